@@ -139,3 +139,12 @@ type Decl struct {
 	abi.SectorID
 	SectorFileType
 }
+
+// StoragePath is a local path of a worker, as it reports it to the scheduler.
+type StoragePath struct {
+	ID        ID
+	Weight    uint64
+	LocalPath string
+	CanSeal   bool
+	CanStore  bool
+}
