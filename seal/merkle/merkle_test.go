@@ -261,8 +261,8 @@ func TestOpenRejectsWrongSize(t *testing.T) {
 
 func TestShapeForNodes(t *testing.T) {
 	cases := []struct {
-		nodes      uint64
-		base int
+		nodes uint64
+		base  int
 	}{
 		{64, 1}, {1 << 30, 8}, {2 << 30, 16}, {1 << 25, 2}, {256 << 10, 1},
 	}
