@@ -1,0 +1,97 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/filecoin-project/go-jsonrpc"
+	"github.com/filecoin-project/go-jsonrpc/auth"
+)
+
+// Namespace is the JSON-RPC method namespace: methods are called as "Sealfleet.<Method>".
+const Namespace = "Sealfleet"
+
+// ManagerHandler serves m's API over HTTP POST and WebSocket, checking each call's permission against the JWT in
+// the Authorization header (or token query parameter). A request with a bad token gets 401; a call the token's
+// permissions do not cover (or any call without a token) fails with a "missing permission" error.
+func ManagerHandler(m Manager, secret []byte) http.Handler {
+	var p ManagerStruct
+	auth.PermissionedProxy(AllPermissions, DefaultPerms, m, &p.Internal)
+	return rpcHandler(&p, secret)
+}
+
+// WorkerHandler serves w's API like ManagerHandler.
+func WorkerHandler(w Worker, secret []byte) http.Handler {
+	var p WorkerStruct
+	auth.PermissionedProxy(AllPermissions, DefaultPerms, w, &p.Internal)
+	return rpcHandler(&p, secret)
+}
+
+func rpcHandler(proxy any, secret []byte) http.Handler {
+	srv := jsonrpc.NewServer()
+	srv.Register(Namespace, proxy)
+	return &auth.Handler{Verify: Verifier(secret), Next: srv.ServeHTTP}
+}
+
+// ClientCloser closes an RPC client's connection.
+type ClientCloser = jsonrpc.ClientCloser
+
+// ClientOptions tune an RPC client.
+type ClientOptions struct {
+	// Scheme is "ws" (default: WebSocket, reconnecting, with request cancellation) or "http".
+	Scheme string
+	// Timeout bounds each call on a WebSocket connection (default 30s; long calls such as StorageLock need more).
+	Timeout time.Duration
+	// NoReconnect makes a WebSocket client fail instead of reconnecting when the connection drops.
+	NoReconnect bool
+}
+
+func (o ClientOptions) jsonrpcOpts() []jsonrpc.Option {
+	var out []jsonrpc.Option
+	if o.Timeout > 0 {
+		out = append(out, jsonrpc.WithTimeout(o.Timeout))
+	}
+	if o.NoReconnect {
+		out = append(out, jsonrpc.WithNoReconnect())
+	}
+	out = append(out, jsonrpc.WithReconnectBackoff(100*time.Millisecond, 5*time.Second))
+	return out
+}
+
+// NewManagerClient dials a manager's API.
+func NewManagerClient(ctx context.Context, info Info, opts ClientOptions) (Manager, ClientCloser, error) {
+	var c ManagerStruct
+	closer, err := dial(ctx, info, opts, &c.Internal)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &c, closer, nil
+}
+
+// NewWorkerClient dials a worker's API.
+func NewWorkerClient(ctx context.Context, info Info, opts ClientOptions) (Worker, ClientCloser, error) {
+	var c WorkerStruct
+	closer, err := dial(ctx, info, opts, &c.Internal)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &c, closer, nil
+}
+
+func dial(ctx context.Context, info Info, opts ClientOptions, internal any) (ClientCloser, error) {
+	scheme := opts.Scheme
+	if scheme == "" {
+		scheme = "ws"
+	}
+	addr, err := info.RPCAddr(scheme)
+	if err != nil {
+		return nil, err
+	}
+	closer, err := jsonrpc.NewMergeClient(ctx, addr, Namespace, []any{internal}, info.Header(), opts.jsonrpcOpts()...)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: %w", addr, err)
+	}
+	return closer, nil
+}
