@@ -1,0 +1,150 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+)
+
+// Timeline is what the Gantt chart draws: one page of worker lanes and the jobs on them within [From, To).
+type Timeline struct {
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Now       time.Time `json:"now"`
+	Total     int       `json:"total"` // lanes (workers) in all pages
+	Offset    int       `json:"offset"`
+	Lanes     []Lane    `json:"lanes"`
+	Jobs      []Job     `json:"jobs"`
+	Truncated bool      `json:"truncated,omitempty"` // more than maxTimelineJobs jobs were in the window
+}
+
+// Lane is one worker's row in the timeline.
+type Lane struct {
+	ID       string `json:"id"`
+	Hostname string `json:"hostname"`
+}
+
+const (
+	maxTimelineJobs   = 20000
+	maxTimelineWindow = 31 * 24 * time.Hour
+)
+
+func (s *Server) timeline(r *http.Request) (any, error) {
+	now := s.now()
+	to, err := timeParam(r, "to", now)
+	if err != nil {
+		return nil, err
+	}
+	from, err := timeParam(r, "from", to.Add(-6*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	if !to.After(from) || to.Sub(from) > maxTimelineWindow {
+		return nil, fmt.Errorf("%w: from..to must be a window of up to %s with from before to", errBadRequest, maxTimelineWindow)
+	}
+	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intParam(r, "limit", 40, 1, 200)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := s.sortedWorkers(r.Context(), r.URL.Query().Get("q"))
+	if err != nil {
+		return nil, err
+	}
+	tl := Timeline{From: from, To: to, Now: now, Total: len(ws), Offset: offset, Lanes: []Lane{}, Jobs: []Job{}}
+	ids := make([]string, 0, limit)
+	for _, w := range page(ws, offset, limit) {
+		tl.Lanes = append(tl.Lanes, Lane{ID: w.ID, Hostname: w.Hostname})
+		ids = append(ids, w.ID)
+	}
+	if len(ids) == 0 {
+		return tl, nil
+	}
+	jobs, err := s.src.Jobs(r.Context(), JobQuery{From: from, To: to, Workers: ids, Limit: maxTimelineJobs + 1})
+	if err != nil {
+		return nil, fmt.Errorf("reading jobs: %w", err)
+	}
+	if len(jobs) > maxTimelineJobs {
+		jobs, tl.Truncated = jobs[:maxTimelineJobs], true
+	}
+	tl.Jobs = jobs
+	return tl, nil
+}
+
+// QueueView is one page of the scheduler queue with each request's rejections grouped by reason.
+type QueueView struct {
+	Summary  QueueSummary `json:"summary"`
+	Offset   int          `json:"offset"`
+	Requests []QueueRow   `json:"requests"`
+}
+
+// QueueRow is a waiting request and why workers did not take it, grouped by reason (most common first).
+type QueueRow struct {
+	ID       string        `json:"id"`
+	Task     string        `json:"task"`
+	Sector   string        `json:"sector"`
+	Priority int           `json:"priority"`
+	Queued   time.Time     `json:"queued"`
+	WaitSec  float64       `json:"waitSec"`
+	Reasons  []ReasonGroup `json:"reasons"`
+}
+
+// ReasonGroup is one rejection reason, how many workers gave it and up to maxReasonWorkers of them.
+type ReasonGroup struct {
+	Reason  string   `json:"reason"`
+	Count   int      `json:"count"`
+	Workers []string `json:"workers"`
+}
+
+const maxReasonWorkers = 8
+
+func (s *Server) queue(r *http.Request) (any, error) {
+	offset, err := intParam(r, "offset", 0, 0, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := intParam(r, "limit", 50, 1, 200)
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.src.Queue(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("reading scheduler queue: %w", err)
+	}
+	now := s.now()
+	v := QueueView{Summary: summarizeQueue(q, now), Offset: offset, Requests: []QueueRow{}}
+	for _, req := range page(q, offset, limit) {
+		v.Requests = append(v.Requests, QueueRow{
+			ID: req.ID, Task: req.Task, Sector: req.Sector, Priority: req.Priority, Queued: req.Queued,
+			WaitSec: now.Sub(req.Queued).Seconds(), Reasons: groupReasons(req.Rejections),
+		})
+	}
+	return v, nil
+}
+
+func groupReasons(rs []Rejection) []ReasonGroup {
+	idx := map[string]int{}
+	var out []ReasonGroup
+	for _, r := range rs {
+		i, ok := idx[r.Reason]
+		if !ok {
+			i = len(out)
+			idx[r.Reason] = i
+			out = append(out, ReasonGroup{Reason: r.Reason})
+		}
+		g := &out[i]
+		g.Count++
+		if len(g.Workers) < maxReasonWorkers {
+			g.Workers = append(g.Workers, r.Worker)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	if out == nil {
+		out = []ReasonGroup{}
+	}
+	return out
+}
