@@ -35,7 +35,7 @@ var demoStages = []demoStage{
 type Demo struct {
 	Workers int       // number of workers
 	Sectors int       // number of sectors in the history; the newest ones are still sealing
-	Paths   int       // storage paths (0: one per 20 workers, at least 2)
+	Paths   int       // storage paths (0: one per 20 workers, at least 2; none without workers)
 	Now     time.Time // the end of the history
 	Seed    uint64    // random seed; the same seed gives the same cluster
 }
@@ -138,7 +138,7 @@ func populateHistory(m *MemSource, d Demo, rng *rand.Rand, ids []string) map[str
 
 func populateStorage(m *MemSource, d Demo, rng *rand.Rand) {
 	n := d.Paths
-	if n == 0 {
+	if n == 0 && d.Workers > 0 {
 		n = max(2, d.Workers/20)
 	}
 	for i := range n {
