@@ -1,0 +1,34 @@
+package sdr
+
+import (
+	"crypto/sha256"
+	"testing"
+)
+
+func BenchmarkGraphParents(b *testing.B) {
+	cfg := Config{Nodes: 1 << 24, Layers: 2, PoRepID: [32]byte{7}, Version: V1_1}
+	g, err := NewGraph(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p [TotalParents]uint32
+	b.Run("base", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			g.BaseParents(uint64(i)%cfg.Nodes+2, (*[BaseDegree]uint32)(p[:BaseDegree]))
+		}
+	})
+	b.Run("expander", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			g.ExpanderParents(uint64(i)%cfg.Nodes, (*[ExpDegree]uint32)(p[BaseDegree:]))
+		}
+	})
+}
+
+func BenchmarkSHA256Chain1248(b *testing.B) {
+	var msg [msgLen]byte
+	b.SetBytes(msgLen)
+	for i := 0; i < b.N; i++ {
+		h := sha256.Sum256(msg[:])
+		copy(msg[prefixLen:], h[:])
+	}
+}

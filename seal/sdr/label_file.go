@@ -1,0 +1,218 @@
+package sdr
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// spotChecks is the number of labels of each existing layer file recomputed from their parents before the file
+// is trusted on resume.
+const spotChecks = 32
+
+// Label computes all cfg.Layers layers of the replica into cacheDir as sc-02-data-layer-<n>.dat (NodeSize bytes
+// per node, the labels as little-endian field elements, exactly the bytes the reference writes). Each layer is
+// written under a temporary name, fsynced and renamed, so a layer file either is complete or absent.
+//
+// Label resumes: layer files already present are kept, from layer 1 up to the first one that is missing, has the
+// wrong size or fails the spot check (spotChecks labels, among them nodes 0, 1 and the last one, recomputed from
+// their parents in that file and the previous one — this catches truncation, corruption and files of another
+// replica); labeling restarts after the last kept layer and later files are replaced. Memory is two layers
+// (2 × Nodes × 32 bytes) plus the mapped parents cache. pc must belong to cfg's graph.
+func Label(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, cacheDir string) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if pc == nil {
+		return errors.New("labeling: parents cache is nil")
+	}
+	if pcfg := pc.Config(); pcfg.Nodes != cfg.Nodes || pcfg.PoRepID != cfg.PoRepID || pcfg.Version != cfg.Version {
+		return fmt.Errorf("labeling: parents cache is for %d nodes, porep id %x, version %v; config wants %d, %x, %v",
+			pcfg.Nodes, pcfg.PoRepID, pcfg.Version, cfg.Nodes, cfg.PoRepID, cfg.Version)
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return fmt.Errorf("labeling: creating cache dir: %w", err)
+	}
+	log := slog.Default().With("component", "sdr", "dir", cacheDir)
+	removeTempLayers(cacheDir)
+	kept, err := keptLayers(cfg, pc, replicaID, cacheDir, log)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("labeling: %w", err)
+	}
+	if kept == cfg.Layers {
+		log.Info("all layers already labelled", "layers", kept)
+		return nil
+	}
+	size := cfg.Nodes * NodeSize
+	cur, prev := make([]byte, size), make([]byte, size)
+	if kept > 0 {
+		if err := readLayer(filepath.Join(cacheDir, LayerFileName(kept)), prev); err != nil {
+			return err
+		}
+		log.Info("resuming labeling", "kept_layers", kept)
+	}
+	for layer := kept + 1; layer <= cfg.Layers; layer++ {
+		start := time.Now()
+		if err := labelLayer(ctx, cfg, pc, replicaID, layer, cur, prev); err != nil {
+			return fmt.Errorf("labeling layer %d: %w", layer, err)
+		}
+		if err := writeLayer(cacheDir, layer, cur); err != nil {
+			return err
+		}
+		log.Info("layer labelled", "layer", layer, "seconds", time.Since(start).Seconds())
+		cur, prev = prev, cur
+	}
+	return nil
+}
+
+// keptLayers returns how many layers, from layer 1 on, are already present and pass the checks; the files of
+// any later layers are removed.
+func keptLayers(cfg Config, pc *ParentsCache, replicaID [32]byte, dir string, log *slog.Logger) (int, error) {
+	kept := 0
+	for layer := 1; layer <= cfg.Layers; layer++ {
+		err := checkLayer(cfg, pc, replicaID, dir, layer)
+		if errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if err != nil {
+			log.Warn("layer file not kept", "layer", layer, "reason", err)
+			break
+		}
+		kept = layer
+	}
+	for layer := kept + 1; layer <= cfg.Layers; layer++ {
+		if err := os.Remove(filepath.Join(dir, LayerFileName(layer))); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("removing stale layer %d: %w", layer, err)
+		}
+	}
+	return kept, nil
+}
+
+// checkLayer verifies the size of a layer file and recomputes spotChecks of its labels.
+func checkLayer(cfg Config, pc *ParentsCache, replicaID [32]byte, dir string, layer int) error {
+	f, err := os.Open(filepath.Join(dir, LayerFileName(layer)))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if uint64(st.Size()) != cfg.Nodes*NodeSize {
+		return fmt.Errorf("size %d bytes, want %d", st.Size(), cfg.Nodes*NodeSize)
+	}
+	var prev *os.File
+	if layer > 1 {
+		if prev, err = os.Open(filepath.Join(dir, LayerFileName(layer-1))); err != nil {
+			return fmt.Errorf("opening previous layer: %w", err)
+		}
+		defer prev.Close()
+	}
+	parentLabels := make([][32]byte, layerDegree(layer))
+	for i := 0; i < spotChecks; i++ {
+		v := spotNode(cfg.Nodes, replicaID, layer, i)
+		var stored [32]byte
+		if _, err := f.ReadAt(stored[:], int64(v*NodeSize)); err != nil {
+			return fmt.Errorf("reading node %d: %w", v, err)
+		}
+		parents := pc.Parents(v)
+		for s := range parentLabels {
+			src := f
+			if s >= BaseDegree {
+				src = prev
+			}
+			if _, err := src.ReadAt(parentLabels[s][:], int64(uint64(parents[s])*NodeSize)); err != nil {
+				return fmt.Errorf("reading parent %d of node %d: %w", parents[s], v, err)
+			}
+		}
+		if want := NodeLabel(replicaID, layer, v, parentLabels); want != stored {
+			return fmt.Errorf("label of node %d does not match its parents (corrupt, or another replica's)", v)
+		}
+	}
+	return nil
+}
+
+// spotNode picks the i-th node to check: 0, 1 and the last node first, then pseudo-random ones.
+func spotNode(nodes uint64, replicaID [32]byte, layer, i int) uint64 {
+	switch i {
+	case 0:
+		return 0
+	case 1:
+		return 1
+	case 2:
+		return nodes - 1
+	}
+	var b [40]byte
+	copy(b[:32], replicaID[:])
+	binary.LittleEndian.PutUint32(b[32:], uint32(layer))
+	binary.LittleEndian.PutUint32(b[36:], uint32(i))
+	h := sha256.Sum256(b[:])
+	return binary.LittleEndian.Uint64(h[:8]) % nodes
+}
+
+// readLayer loads a layer file into buf.
+func readLayer(path string, buf []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("reading layer: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return fmt.Errorf("reading layer %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// layerTempSuffix marks layer files being written.
+const layerTempSuffix = ".tmp"
+
+// writeLayer stores a layer atomically: temporary file, fsync, rename, fsync of the directory.
+func writeLayer(dir string, layer int, data []byte) error {
+	path := filepath.Join(dir, LayerFileName(layer))
+	tmp := path + layerTempSuffix
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing layer %d: %w", layer, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("writing layer %d: %w", layer, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// removeTempLayers deletes layer files a crashed run left half-written.
+func removeTempLayers(dir string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "sc-02-data-layer-*.dat"+layerTempSuffix))
+	for _, m := range matches {
+		if strings.HasSuffix(m, layerTempSuffix) {
+			_ = os.Remove(m)
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package sdr
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+)
+
+// openTestCache opens (generating) cfg's parents cache in a per-test directory.
+func openTestCache(t *testing.T, cfg Config) *ParentsCache {
+	t.Helper()
+	pc, err := OpenParentsCache(t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc
+}
+
+func readLayers(t *testing.T, dir string, layers int) [][]byte {
+	t.Helper()
+	out := make([][]byte, layers)
+	for l := 1; l <= layers; l++ {
+		b, err := os.ReadFile(filepath.Join(dir, LayerFileName(l)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[l-1] = b
+	}
+	return out
+}
+
+func TestLabelFilesKAT(t *testing.T) {
+	// The pipelined, file-based labeler against the same rust-fil-proofs KATs (stacked_vanilla.rs
+	// test_stacked_porep_generate_labels) and against LabelLayersInMemory for every layer.
+	for _, k := range labelKATs {
+		t.Run(k.name, func(t *testing.T) {
+			cfg := k.config()
+			pc := openTestCache(t, cfg)
+			dir := t.TempDir()
+			if err := Label(t.Context(), cfg, pc, katReplicaID(), dir); err != nil {
+				t.Fatal(err)
+			}
+			got := readLayers(t, dir, cfg.Layers)
+			last := got[cfg.Layers-1][(cfg.Nodes-1)*NodeSize:]
+			if !bytes.Equal(last, k.want()) {
+				t.Fatalf("last label %x, want %x", last, k.want())
+			}
+			g, _ := NewGraph(cfg)
+			want, err := LabelLayersInMemory(cfg, g, katReplicaID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for l := range want {
+				if !bytes.Equal(got[l], want[l]) {
+					t.Fatalf("layer %d differs from the in-memory labels", l+1)
+				}
+			}
+		})
+	}
+}
+
+func TestLabelFilesMatchInMemoryLarger(t *testing.T) {
+	for _, v := range []APIVersion{V1, V1_1} {
+		t.Run(v.String(), func(t *testing.T) {
+			cfg := Config{Nodes: 1 << 13, Layers: 3, PoRepID: [32]byte{byte(v) + 40}, Version: v}
+			pc := openTestCache(t, cfg)
+			rid := [32]byte{1, 2, 3}
+			dir := t.TempDir()
+			if err := Label(t.Context(), cfg, pc, rid, dir); err != nil {
+				t.Fatal(err)
+			}
+			g, _ := NewGraph(cfg)
+			want, _ := LabelLayersInMemory(cfg, g, rid)
+			for l, got := range readLayers(t, dir, cfg.Layers) {
+				if !bytes.Equal(got, want[l]) {
+					t.Fatalf("layer %d differs", l+1)
+				}
+			}
+		})
+	}
+}
+
+func TestLabelResumes(t *testing.T) {
+	cfg := Config{Nodes: 1 << 10, Layers: 4, PoRepID: [32]byte{77}, Version: V1_1}
+	rid := [32]byte{5}
+	pc := openTestCache(t, cfg)
+	g, _ := NewGraph(cfg)
+	want, _ := LabelLayersInMemory(cfg, g, rid)
+
+	tests := []struct {
+		name string
+		// prepare leaves the directory as a crashed or foreign run would
+		prepare func(t *testing.T, dir string)
+	}{
+		{"two layers done, temp file of the third left", func(t *testing.T, dir string) {
+			two := cfg
+			two.Layers = 2
+			if err := Label(t.Context(), two, pc, rid, dir); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(dir, LayerFileName(3)+layerTempSuffix), []byte("partial"))
+		}},
+		{"layer 2 truncated", func(t *testing.T, dir string) {
+			labelAll(t, cfg, pc, rid, dir)
+			if err := os.Truncate(filepath.Join(dir, LayerFileName(2)), 100); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"layer 3 corrupted at its last node", func(t *testing.T, dir string) {
+			labelAll(t, cfg, pc, rid, dir)
+			path := filepath.Join(dir, LayerFileName(3))
+			b, _ := os.ReadFile(path)
+			b[len(b)-1] ^= 0x01
+			writeFile(t, path, b)
+		}},
+		{"layers of another replica", func(t *testing.T, dir string) {
+			labelAll(t, cfg, pc, [32]byte{6}, dir)
+		}},
+		{"layer 2 missing, layer 3 present", func(t *testing.T, dir string) {
+			labelAll(t, cfg, pc, rid, dir)
+			mustRemove(t, filepath.Join(dir, LayerFileName(2)))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.prepare(t, dir)
+			if err := Label(t.Context(), cfg, pc, rid, dir); err != nil {
+				t.Fatal(err)
+			}
+			for l, got := range readLayers(t, dir, cfg.Layers) {
+				if !bytes.Equal(got, want[l]) {
+					t.Fatalf("layer %d wrong after resume", l+1)
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "*"+layerTempSuffix)); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		})
+	}
+}
+
+func labelAll(t *testing.T, cfg Config, pc *ParentsCache, rid [32]byte, dir string) {
+	t.Helper()
+	if err := Label(t.Context(), cfg, pc, rid, dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cancelAfter is a context whose Err starts reporting Canceled after it has been asked n times; it makes
+// cancellation in the middle of a layer deterministic.
+type cancelAfter struct {
+	context.Context
+	left atomic.Int64
+}
+
+func (c *cancelAfter) Err() error {
+	if c.left.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestLabelCancelled(t *testing.T) {
+	cfg := Config{Nodes: 1 << 17, Layers: 2, PoRepID: [32]byte{78}, Version: V1_1}
+	pc := openTestCache(t, cfg)
+	tests := []struct {
+		name  string
+		calls int64 // Err calls that still succeed: one in Label, then one per goroutine per 2^16 nodes
+		kept  int   // layer files left
+	}{
+		{"before start", 0, 0},
+		{"mid layer 1", 1, 0},
+		{"mid layer 2", 3, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := &cancelAfter{Context: context.Background()}
+			ctx.left.Store(tc.calls)
+			dir := t.TempDir()
+			err := Label(ctx, cfg, pc, [32]byte{1}, dir)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			left, _ := os.ReadDir(dir)
+			if len(left) != tc.kept || (tc.kept == 1 && left[0].Name() != LayerFileName(1)) {
+				t.Fatalf("files left after cancel: %v, want %d complete layers", left, tc.kept)
+			}
+		})
+	}
+}
+
+func TestLabelRejectsMismatchedCache(t *testing.T) {
+	cfg := Config{Nodes: 64, Layers: 2, PoRepID: [32]byte{1}, Version: V1_1}
+	pc := openTestCache(t, cfg)
+	other := cfg
+	other.PoRepID[0] = 2
+	if err := Label(t.Context(), other, pc, [32]byte{}, t.TempDir()); err == nil {
+		t.Fatal("accepted a parents cache of another graph")
+	}
+	if err := Label(t.Context(), cfg, nil, [32]byte{}, t.TempDir()); err == nil {
+		t.Fatal("accepted a nil parents cache")
+	}
+}
