@@ -22,10 +22,11 @@ type Node = [NodeSize]byte
 
 // hasher computes node hashes with a reused SHA-256 state, so hashing allocates nothing.
 type hasher struct {
-	d hash.Hash
+	d   hash.Hash
+	buf *[2 * NodeSize]byte // scratch for join
 }
 
-func newHasher() hasher { return hasher{d: sha256.New()} }
+func newHasher() hasher { return hasher{d: sha256.New(), buf: new([2 * NodeSize]byte)} }
 
 // pair hashes the 64 bytes at in (left ‖ right) and writes the truncated digest to out, which may alias in[0:32].
 func (h hasher) pair(out []byte, in []byte) {
@@ -37,11 +38,10 @@ func (h hasher) pair(out []byte, in []byte) {
 
 // join returns H(left ‖ right).
 func (h hasher) join(left, right *Node) Node {
-	var buf [2 * NodeSize]byte
-	copy(buf[:NodeSize], left[:])
-	copy(buf[NodeSize:], right[:])
-	h.pair(buf[:NodeSize], buf[:])
-	return Node(buf[:NodeSize])
+	copy(h.buf[:NodeSize], left[:])
+	copy(h.buf[NodeSize:], right[:])
+	h.pair(h.buf[:NodeSize], h.buf[:])
+	return Node(h.buf[:NodeSize])
 }
 
 // l1Block is the largest subtree reduced layer by layer; larger trees are split in halves first so each layer pass
