@@ -1,0 +1,317 @@
+package sched
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"sealfleet/resources"
+	"sealfleet/storiface"
+)
+
+// The assigners: how the core ranks workers that are otherwise equal for a request.
+const (
+	// AssignerUtilization prefers the worker whose busiest resource is least used (the default).
+	AssignerUtilization = "utilization"
+	// AssignerSpread prefers the worker with the fewest tasks.
+	AssignerSpread = "spread"
+)
+
+// CoreConfig configures the decision core.
+type CoreConfig struct {
+	// Assigner is AssignerUtilization (default when empty) or AssignerSpread.
+	Assigner string
+	// Windows is the number of windows per worker (default 2, as the reference's SchedWindows).
+	Windows int
+	// StarvationAfter is how long a request may wait before it reserves capacity on its best worker; 0 disables.
+	StarvationAfter time.Duration
+	// Seed drives the deterministic tie-break between equally ranked workers.
+	Seed uint64
+	// Table is the resource table for workers that report no overrides (default resources.DefaultTable()).
+	Table resources.Table
+	// Logger receives selector errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// ActionKind says what an Action asks the driver to do.
+type ActionKind uint8
+
+// The action kinds.
+const (
+	// ActPrepare: run the request's prepare step on the worker, then call PrepareDone.
+	ActPrepare ActionKind = iota
+	// ActWork: run the request's work on the worker, then call WorkDone.
+	ActWork
+)
+
+// Action is one decision of the core for its driver to carry out.
+type Action struct {
+	Kind   ActionKind
+	Req    *Request
+	Worker storiface.WorkerID
+}
+
+type claimTotal struct {
+	bytes uint64
+	count int
+}
+
+// Core is the scheduler's pure decision core. It is not safe for concurrent use: one driver (the shell's loop or
+// the simulator) calls it at a time. Events update its state; Step returns the actions they lead to.
+type Core struct {
+	cfg CoreConfig
+	now time.Time
+
+	handles []*WorkerHandle
+	byID    map[storiface.WorkerID]*WorkerHandle
+	reqs    map[uuid.UUID]*Request
+	queue   queue
+	seq     uint64
+
+	keys   []reqKey
+	keyIdx map[reqKey]int
+	heaps  []candHeap
+
+	ledger        map[storiface.ID]claimTotal
+	ledgerVersion uint64
+	filterCache   map[filterKey]filterResult
+
+	dirty   bool
+	pending []*WorkerHandle // workers whose resources changed since the last Step
+	actions []Action
+	scratch []heapEntry
+	pass    uint64
+
+	passes uint64
+}
+
+// NewCore validates cfg and returns an empty core.
+func NewCore(cfg CoreConfig) (*Core, error) {
+	switch cfg.Assigner {
+	case "":
+		cfg.Assigner = AssignerUtilization
+	case AssignerUtilization, AssignerSpread:
+	default:
+		return nil, fmt.Errorf("assigner %q: accepted are %s, %s", cfg.Assigner, AssignerUtilization, AssignerSpread)
+	}
+	if cfg.Windows == 0 {
+		cfg.Windows = 2
+	}
+	if cfg.Windows < 1 || cfg.Windows > 64 {
+		return nil, fmt.Errorf("windows %d: accepted are 1..64", cfg.Windows)
+	}
+	if cfg.StarvationAfter < 0 {
+		return nil, fmt.Errorf("starvation bound %s: must not be negative", cfg.StarvationAfter)
+	}
+	if cfg.Table == nil {
+		cfg.Table = resources.DefaultTable()
+	}
+	return &Core{cfg: cfg, byID: map[storiface.WorkerID]*WorkerHandle{}, reqs: map[uuid.UUID]*Request{},
+		keyIdx: map[reqKey]int{}, ledger: map[storiface.ID]claimTotal{}, filterCache: map[filterKey]filterResult{}}, nil
+}
+
+// Config returns the configuration in force (defaults filled in).
+func (c *Core) Config() CoreConfig { return c.cfg }
+
+// Passes returns how many assignment passes Step has run.
+func (c *Core) Passes() uint64 { return c.passes }
+
+// keyOf returns the dense key index of a request's resource class.
+func (c *Core) keyOf(r *Request) int {
+	k := reqKey{task: r.Task, spt: r.Sector.ProofType}
+	if r.HasPrepare {
+		k.prep = r.PrepType
+		if k.prep == "" {
+			k.prep = r.Task
+		}
+	}
+	if i, ok := c.keyIdx[k]; ok {
+		return i
+	}
+	c.keys = append(c.keys, k)
+	c.heaps = append(c.heaps, candHeap{})
+	c.keyIdx[k] = len(c.keys) - 1
+	return len(c.keys) - 1
+}
+
+// AddWorker adds an enabled worker with what it reported.
+func (c *Core) AddWorker(id storiface.WorkerID, info storiface.WorkerInfo, tasks map[storiface.TaskType]struct{},
+	paths []storiface.StoragePath) error {
+	if _, ok := c.byID[id]; ok {
+		return fmt.Errorf("adding worker %s: %w", id, ErrDuplicateWorker)
+	}
+	h := newHandle(c, id, info, tasks, paths)
+	h.idx = len(c.handles)
+	c.handles = append(c.handles, h)
+	c.byID[id] = h
+	c.dirty = true
+	return nil
+}
+
+// UpdateWorker replaces what a worker reported (after a restart). Tasks waiting on it go back to the queue.
+func (c *Core) UpdateWorker(id storiface.WorkerID, info storiface.WorkerInfo, tasks map[storiface.TaskType]struct{},
+	paths []storiface.StoragePath) error {
+	h, ok := c.byID[id]
+	if !ok {
+		return fmt.Errorf("updating worker %s: %w", id, ErrUnknownWorker)
+	}
+	c.returnWaiting(h)
+	h.setInfo(info, tasks, paths)
+	c.dirty = true
+	return nil
+}
+
+// DisableWorker stops assigning to a worker and returns the tasks waiting on it (not started) to the queue.
+// Tasks preparing or running there stay accounted until their PrepareDone / WorkDone.
+func (c *Core) DisableWorker(id storiface.WorkerID) error {
+	h, ok := c.byID[id]
+	if !ok {
+		return fmt.Errorf("disabling worker %s: %w", id, ErrUnknownWorker)
+	}
+	h.Enabled = false
+	c.returnWaiting(h)
+	h.changed()
+	c.dirty = true
+	return nil
+}
+
+// EnableWorker makes a disabled worker eligible again.
+func (c *Core) EnableWorker(id storiface.WorkerID) error {
+	h, ok := c.byID[id]
+	if !ok {
+		return fmt.Errorf("enabling worker %s: %w", id, ErrUnknownWorker)
+	}
+	if !h.Enabled {
+		h.Enabled = true
+		h.changed()
+		c.dirty = true
+	}
+	return nil
+}
+
+// RemoveWorker forgets a worker; its waiting tasks go back to the queue. Its preparing and running tasks end
+// through PrepareDone / WorkDone as usual.
+func (c *Core) RemoveWorker(id storiface.WorkerID) error {
+	h, ok := c.byID[id]
+	if !ok {
+		return fmt.Errorf("removing worker %s: %w", id, ErrUnknownWorker)
+	}
+	h.Enabled = false
+	c.returnWaiting(h)
+	h.removed = true
+	delete(c.byID, id)
+	c.handles = append(c.handles[:h.idx], c.handles[h.idx+1:]...)
+	for i, o := range c.handles {
+		o.idx = i
+	}
+	for k := range c.heaps {
+		c.heaps[k].built = 0 // indices moved: rebuild
+	}
+	c.dirty = true
+	return nil
+}
+
+// Worker returns the handle of a worker, or nil.
+func (c *Core) Worker(id storiface.WorkerID) *WorkerHandle { return c.byID[id] }
+
+// Workers returns the handles in the order they were added. The slice is shared: do not modify it.
+func (c *Core) Workers() []*WorkerHandle { return c.handles }
+
+// AddRequest queues a request. Its ID must be unique among live requests.
+func (c *Core) AddRequest(r *Request) error {
+	if _, ok := c.reqs[r.ID]; ok {
+		return fmt.Errorf("adding request %s: duplicate ID", r.ID)
+	}
+	if r.Sel == nil {
+		return fmt.Errorf("adding request %s: no selector", r.ID)
+	}
+	c.seq++
+	r.seq = c.seq
+	r.key = c.keyOf(r)
+	r.state = StateQueued
+	r.worker = nil
+	c.reqs[r.ID] = r
+	c.queue.insert(r)
+	c.dirty = true
+	return nil
+}
+
+// Request returns a live request, or nil.
+func (c *Core) Request(id uuid.UUID) *Request { return c.reqs[id] }
+
+// CancelRequest removes a request that has not started (queued or waiting in a window) and reports whether it
+// did; a started request is left alone (its work ends through its context).
+func (c *Core) CancelRequest(id uuid.UUID) bool {
+	r, ok := c.reqs[id]
+	if !ok {
+		return false
+	}
+	switch r.state {
+	case StateQueued:
+		r.state = StateDone
+		c.queue.compact()
+	case StateWaiting:
+		c.unwait(r)
+		r.state = StateDone
+	default:
+		return false
+	}
+	delete(c.reqs, id)
+	c.dirty = true
+	return true
+}
+
+// PrepareDone records the end of a request's prepare step. On success the work starts (an ActWork action at the
+// next Step); on error the request ends and its resources are freed.
+func (c *Core) PrepareDone(id uuid.UUID, err error) error {
+	r, ok := c.reqs[id]
+	if !ok || r.state != StatePreparing {
+		return fmt.Errorf("prepare done for %s: request not preparing", id)
+	}
+	h := r.worker
+	ns := h.need(r.key)
+	h.preparing.Free(&ns.prep)
+	c.releaseClaims(r)
+	if err != nil {
+		h.committed.Free(&ns.need)
+		r.state = StateDone
+		delete(c.reqs, id)
+	} else {
+		r.state = StateRunning
+		c.actions = append(c.actions, Action{Kind: ActWork, Req: r, Worker: h.ID})
+	}
+	c.touch(h)
+	return nil
+}
+
+// WorkDone records the end of a request's work (successful or not) and frees its resources.
+func (c *Core) WorkDone(id uuid.UUID) error {
+	r, ok := c.reqs[id]
+	if !ok || r.state != StateRunning {
+		return fmt.Errorf("work done for %s: request not running", id)
+	}
+	h := r.worker
+	ns := h.need(r.key)
+	h.committed.Free(&ns.need)
+	r.state = StateDone
+	delete(c.reqs, id)
+	c.touch(h)
+	return nil
+}
+
+// touch marks a worker's resources as changed: waiting tasks may start, the queue may move.
+func (c *Core) touch(h *WorkerHandle) {
+	h.changed()
+	c.dirty = true
+	if !h.removed {
+		c.pending = append(c.pending, h)
+	}
+}
+
+// Queued returns the number of queued requests.
+func (c *Core) Queued() int { return len(c.queue) }
+
+// Live returns the number of requests not yet done.
+func (c *Core) Live() int { return len(c.reqs) }

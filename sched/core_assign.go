@@ -1,0 +1,301 @@
+package sched
+
+import (
+	"time"
+
+	"sealfleet/storiface"
+)
+
+type filterKey struct {
+	sel    string
+	task   storiface.TaskType
+	spt    int64
+	w      int32
+	ledger uint64
+}
+
+type filterResult struct {
+	ok    bool
+	score float64
+}
+
+// Step runs the core after a batch of events at time now: waiting tasks start where resources freed up, starved
+// requests take reservations, queued requests are placed, waiting tasks move to workers that can start them
+// sooner. It returns the actions to carry out; the slice is reused by the next Step.
+func (c *Core) Step(now time.Time) []Action {
+	c.now = now
+	c.actions = c.actions[:0]
+	if !c.dirty && !c.starvationDue() {
+		return c.actions
+	}
+	c.dirty = false
+	c.pass++
+	c.passes++
+	for _, h := range c.handles {
+		h.pass = c.pass
+	}
+	clear(c.filterCache)
+
+	for _, h := range c.pending {
+		if !h.removed {
+			c.startWaiting(h)
+		}
+	}
+	c.pending = c.pending[:0]
+	c.reserveWaiting()
+	for _, r := range c.queue {
+		if r.state == StateQueued {
+			c.place(r)
+		}
+	}
+	c.queue.compact()
+	c.rebalance()
+	return c.actions
+}
+
+// NextWakeup returns when a Step would do something without any new event (a request reaching the starvation
+// bound), or the zero time. Drivers with virtual time (the simulator) use it.
+func (c *Core) NextWakeup() time.Time {
+	if c.cfg.StarvationAfter <= 0 {
+		return time.Time{}
+	}
+	var next time.Time
+	for _, r := range c.reqs {
+		if (r.state != StateQueued && r.state != StateWaiting) || r.reserved {
+			continue
+		}
+		t := r.Added.Add(c.cfg.StarvationAfter)
+		if t.After(c.now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
+}
+
+// starvationDue reports whether some request crossed the starvation bound without holding a reservation.
+func (c *Core) starvationDue() bool {
+	if c.cfg.StarvationAfter <= 0 {
+		return false
+	}
+	for _, r := range c.reqs {
+		if (r.state == StateQueued || r.state == StateWaiting) && !r.reserved && c.starved(r) &&
+			c.couldReserve(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Core) starved(r *Request) bool {
+	return c.cfg.StarvationAfter > 0 && c.now.Sub(r.Added) >= c.cfg.StarvationAfter
+}
+
+// couldReserve is a cheap pre-check: some enabled worker supporting the task has no reservation yet.
+func (c *Core) couldReserve(r *Request) bool {
+	for _, h := range c.handles {
+		if h.Enabled && h.reservedBy == nil && h.Supports(r.Task) {
+			return true
+		}
+	}
+	return false
+}
+
+// place finds a worker for a queued request, or a reservation if it is starved.
+func (c *Core) place(r *Request) {
+	if h, now := c.choose(r, false); h != nil {
+		c.assign(r, h, now)
+		return
+	}
+	if c.starved(r) {
+		c.reserveFor(r)
+	}
+}
+
+// choose returns the best worker for r and whether r can start there at once. With onlyNow it considers only
+// workers that can start r at once, other than the one r waits on.
+func (c *Core) choose(r *Request, onlyNow bool) (*WorkerHandle, bool) {
+	k := r.key
+	hp := c.heapFor(k)
+	var best *WorkerHandle
+	bestScore, bestNow := -1.0, false
+	c.scratch = c.scratch[:0]
+	for c.freshTop(hp, k) {
+		top := hp.e[0]
+		if (best != nil && bestNow && !top.now) || (onlyNow && !top.now) {
+			break
+		}
+		c.scratch = append(c.scratch, hp.pop())
+		h := c.handles[top.w]
+		if h == r.worker {
+			continue
+		}
+		ok, score := c.filter(r, h)
+		if !ok {
+			continue
+		}
+		if best == nil || score > bestScore {
+			best, bestScore, bestNow = h, score, top.now
+		}
+		if score >= 1 {
+			break
+		}
+	}
+	for _, e := range c.scratch {
+		hp.push(e)
+	}
+	return best, bestNow
+}
+
+// filter runs r's selector on h (cached per pass for Keyed selectors) and returns acceptance and score.
+func (c *Core) filter(r *Request, h *WorkerHandle) (bool, float64) {
+	var fk filterKey
+	keyed, isKeyed := r.Sel.(Keyed)
+	if isKeyed {
+		fk = filterKey{sel: keyed.Key(), task: r.Task, spt: int64(r.Sector.ProofType), w: int32(h.idx)}
+		if _, claims := r.Sel.(SpaceClaimer); claims {
+			fk.ledger = c.ledgerVersion
+		}
+		if res, ok := c.filterCache[fk]; ok {
+			return res.ok, res.score
+		}
+	}
+	ctx := r.ctx()
+	ok, _, err := r.Sel.Filter(ctx, r.Task, r.Sector.ProofType, h)
+	if err != nil && c.cfg.Logger != nil {
+		c.cfg.Logger.Warn("selector failed", "request", r.ID, "task", r.Task.Short(), "worker", h.ID, "err", err)
+	}
+	ok = ok && err == nil
+	score := 0.0
+	if ok {
+		score = r.Sel.Score(ctx, r.Task, r.Sector.ProofType, h)
+	}
+	if isKeyed {
+		c.filterCache[fk] = filterResult{ok: ok, score: score}
+	}
+	return ok, score
+}
+
+// assign gives r to h: it starts at once when it can, else waits in the first window with room. Space claims are
+// recorded in the same decision.
+func (c *Core) assign(r *Request, h *WorkerHandle, now bool) {
+	if sc, ok := r.Sel.(SpaceClaimer); ok {
+		r.claims = sc.Claim(r.ctx(), r.Task, r.Sector.ProofType, h)
+		for _, cl := range r.claims {
+			t := c.ledger[cl.Path]
+			t.bytes += cl.Bytes
+			t.count++
+			c.ledger[cl.Path] = t
+		}
+		if len(r.claims) > 0 {
+			c.ledgerVersion++
+		}
+	}
+	r.worker = h
+	if now {
+		c.start(r)
+		return
+	}
+	wi, _ := h.windowFor(r.key)
+	if wi < 0 {
+		wi = len(h.windows) - 1 // only reached through a reservation; keep accounting consistent
+	}
+	c.wait(r, h, wi)
+}
+
+// wait puts r in window wi of h, keeping the window in queue order.
+func (c *Core) wait(r *Request, h *WorkerHandle, wi int) {
+	w := &h.windows[wi]
+	ns := h.need(r.key)
+	w.alloc.Add(&ns.need)
+	i := len(w.todo)
+	for i > 0 && r.before(w.todo[i-1]) {
+		i--
+	}
+	w.todo = append(w.todo, nil)
+	copy(w.todo[i+1:], w.todo[i:])
+	w.todo[i] = r
+	r.state, r.worker, r.window = StateWaiting, h, wi
+	h.waiting++
+	h.changed()
+}
+
+// unwait takes a waiting request out of its window (or reservation) and releases its claims.
+func (c *Core) unwait(r *Request) {
+	h := r.worker
+	if r.window >= 0 {
+		w := &h.windows[r.window]
+		ns := h.need(r.key)
+		w.alloc.Free(&ns.need)
+		for i, o := range w.todo {
+			if o == r {
+				w.todo = append(w.todo[:i], w.todo[i+1:]...)
+				break
+			}
+		}
+	}
+	if h.reservedBy == r {
+		h.reservedBy = nil
+	}
+	r.reserved = false
+	h.waiting--
+	c.releaseClaims(r)
+	r.worker = nil
+	h.changed()
+	c.touch(h)
+}
+
+// start moves r (assigned to r.worker) to preparing, or straight to running without a prepare step.
+func (c *Core) start(r *Request) {
+	h := r.worker
+	ns := h.need(r.key)
+	h.committed.Add(&ns.need)
+	if h.reservedBy == r {
+		h.reservedBy = nil
+	}
+	r.reserved = false
+	r.started = c.now
+	if r.HasPrepare {
+		h.preparing.Add(&ns.prep)
+		r.state = StatePreparing
+		c.actions = append(c.actions, Action{Kind: ActPrepare, Req: r, Worker: h.ID})
+	} else {
+		c.releaseClaims(r)
+		r.state = StateRunning
+		c.actions = append(c.actions, Action{Kind: ActWork, Req: r, Worker: h.ID})
+	}
+	h.changed()
+}
+
+func (c *Core) releaseClaims(r *Request) {
+	for _, cl := range r.claims {
+		t := c.ledger[cl.Path]
+		t.bytes -= cl.Bytes
+		t.count--
+		if t.count <= 0 {
+			delete(c.ledger, cl.Path)
+		} else {
+			c.ledger[cl.Path] = t
+		}
+	}
+	if len(r.claims) > 0 {
+		c.ledgerVersion++
+	}
+	r.claims = nil
+}
+
+// returnWaiting sends every task waiting on h back to the queue.
+func (c *Core) returnWaiting(h *WorkerHandle) {
+	var back []*Request
+	for wi := range h.windows {
+		back = append(back, h.windows[wi].todo...)
+	}
+	if h.reservedBy != nil && h.reservedBy.window < 0 {
+		back = append(back, h.reservedBy)
+	}
+	for _, r := range back {
+		c.unwait(r)
+		r.state = StateQueued
+		c.queue.insert(r)
+	}
+	c.dirty = true
+}

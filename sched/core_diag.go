@@ -1,0 +1,232 @@
+package sched
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/google/uuid"
+
+	"sealfleet/resources"
+	"sealfleet/storiface"
+)
+
+// Reason names why a worker was not chosen for a request; Info reports one per (waiting request, worker).
+type Reason string
+
+// The reasons, from the most to the least fundamental.
+const (
+	ReasonDisabled        Reason = "worker-disabled"      // the worker's session failed or it is being removed
+	ReasonTaskUnsupported Reason = "task-unsupported"     // the task type is not in the worker's list
+	ReasonTooSmall        Reason = "worker-too-small"     // the task would not fit even on the idle worker
+	ReasonSelectorError   Reason = "selector-error"       // the selector failed (e.g. the index did not answer)
+	ReasonSelector        Reason = "selector-rejected"    // the selector's filter said no (detail: its reason)
+	ReasonNoCapacity      Reason = "no-capacity"          // busy now and every window full (detail: shortfalls)
+	ReasonReserved        Reason = "reserved-for-starved" // capacity held for a request past the starvation bound
+	ReasonLowerRank       Reason = "ranked-lower"         // eligible, but another worker ranked better
+	ReasonAssignedHere    Reason = "assigned-here"        // the request waits on this worker (detail: for what)
+)
+
+// DiagRejection is one worker's answer for one waiting request.
+type DiagRejection struct {
+	Worker   storiface.WorkerID
+	Hostname string
+	Reason   Reason
+	Detail   string `json:",omitempty"`
+}
+
+// DiagRequest is one request not yet started.
+type DiagRequest struct {
+	ID         uuid.UUID
+	Sector     abi.SectorID
+	Task       storiface.TaskType
+	Priority   int
+	State      string
+	Worker     storiface.WorkerID `json:",omitempty"` // when waiting on a worker
+	Added      time.Time
+	Reserved   bool // holds a starvation reservation
+	Rejections []DiagRejection
+}
+
+// DiagWindow is one window of a worker.
+type DiagWindow struct {
+	Worker      storiface.WorkerID
+	Hostname    string
+	Window      int
+	Tasks       []uuid.UUID
+	Utilization float64 // of the window's budget
+}
+
+// DiagAssignment is one request assigned to a worker (waiting, preparing or running).
+type DiagAssignment struct {
+	ID       uuid.UUID
+	Sector   abi.SectorID
+	Task     storiface.TaskType
+	Worker   storiface.WorkerID
+	Hostname string
+	State    string
+	Window   int // while waiting; -1 for a reservation
+	Started  time.Time
+}
+
+// DiagInfo is the scheduler's state as `sealfleet sealing sched-diag` shows it.
+type DiagInfo struct {
+	Requests    []DiagRequest
+	OpenWindows []DiagWindow
+	Assignments []DiagAssignment
+}
+
+// Diag explains the core's state: every queued or waiting request with each worker's reason, every window and
+// every assignment. It calls selectors once per (request, worker); it is meant for operators, not hot paths.
+func (c *Core) Diag() DiagInfo {
+	var out DiagInfo
+	reqs := make([]*Request, 0, len(c.reqs))
+	for _, r := range c.reqs {
+		reqs = append(reqs, r)
+	}
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].before(reqs[j]) })
+	for _, r := range reqs {
+		if r.state == StateQueued || r.state == StateWaiting {
+			dr := DiagRequest{ID: r.ID, Sector: r.Sector.ID, Task: r.Task, Priority: r.Priority,
+				State: r.state.String(), Worker: r.Worker(), Added: r.Added, Reserved: r.reserved}
+			for _, h := range c.handles {
+				reason, detail := c.explain(r, h)
+				dr.Rejections = append(dr.Rejections, DiagRejection{Worker: h.ID, Hostname: h.Info.Hostname,
+					Reason: reason, Detail: detail})
+			}
+			out.Requests = append(out.Requests, dr)
+		}
+		if r.worker != nil {
+			out.Assignments = append(out.Assignments, DiagAssignment{ID: r.ID, Sector: r.Sector.ID, Task: r.Task,
+				Worker: r.worker.ID, Hostname: r.worker.Info.Hostname, State: r.state.String(), Window: r.window,
+				Started: r.started})
+		}
+	}
+	for _, h := range c.handles {
+		for wi := range h.windows {
+			w := &h.windows[wi]
+			dw := DiagWindow{Worker: h.ID, Hostname: h.Info.Hostname, Window: wi,
+				Utilization: w.alloc.Utilization(&h.Info.Resources)}
+			for _, r := range w.todo {
+				dw.Tasks = append(dw.Tasks, r.ID)
+			}
+			out.OpenWindows = append(out.OpenWindows, dw)
+		}
+	}
+	return out
+}
+
+// explain says why h does not run r now.
+func (c *Core) explain(r *Request, h *WorkerHandle) (Reason, string) {
+	if h == r.worker {
+		where := fmt.Sprintf("waiting in window %d", r.window)
+		if r.window < 0 {
+			where = "holding the worker's starvation reservation"
+		}
+		return ReasonAssignedHere, fmt.Sprintf("%s: %s", where, h.canStart(r.key, r))
+	}
+	if !h.Enabled {
+		return ReasonDisabled, ""
+	}
+	if !h.Supports(r.Task) {
+		return ReasonTaskUnsupported, ""
+	}
+	if sf := h.everFits(r.key); sf != resources.Fits {
+		return ReasonTooSmall, sf.String()
+	}
+	ok, why, err := r.Sel.Filter(r.ctx(), r.Task, r.Sector.ProofType, h)
+	if err != nil {
+		return ReasonSelectorError, err.Error()
+	}
+	if !ok {
+		return ReasonSelector, why
+	}
+	now := h.canStart(r.key, r)
+	if now != resources.Fits {
+		if h.reservedBy != nil && h.reservedBy != r {
+			a := h.committed
+			ns := h.need(r.key)
+			if a.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources) == resources.Fits {
+				return ReasonReserved, fmt.Sprintf("for %s of %s", h.reservedBy.Task.Short(),
+					storiface.SectorName(h.reservedBy.Sector.ID))
+			}
+		}
+		if wi, wsf := h.windowFor(r.key); wi < 0 {
+			return ReasonNoCapacity, fmt.Sprintf("now: %s; windows: %s", now, wsf)
+		}
+	}
+	return ReasonLowerRank, fmt.Sprintf("eligible (can start now: %v, load %.2f)", now == resources.Fits, h.load)
+}
+
+// WorkerStats is one worker as `sealfleet sealing workers` shows it.
+type WorkerStats struct {
+	Info    storiface.WorkerInfo
+	Tasks   []storiface.TaskType
+	Enabled bool
+
+	MemUsedMin uint64 // running + preparing, MinMemory plus shared base memory
+	MemUsedMax uint64 // running + preparing, MaxMemory plus shared base memory
+	GpuUsed    float64
+	CpuUse     uint64
+
+	TaskCounts map[string]int // running + preparing per task type short name
+	Waiting    int            // tasks waiting in windows
+}
+
+// Stats returns each worker's resource use.
+func (c *Core) Stats() map[storiface.WorkerID]WorkerStats {
+	out := make(map[storiface.WorkerID]WorkerStats, len(c.handles))
+	for _, h := range c.handles {
+		ws := WorkerStats{Info: h.Info, Enabled: h.Enabled, MemUsedMin: h.committed.MemUsedMin + h.committed.BaseMem,
+			MemUsedMax: h.committed.MemUsedMax + h.committed.BaseMem, GpuUsed: h.committed.GPUUsed,
+			CpuUse: h.committed.CPUUse, TaskCounts: map[string]int{}, Waiting: h.waiting}
+		for tt := range h.taskSet {
+			ws.Tasks = append(ws.Tasks, tt)
+		}
+		sort.Slice(ws.Tasks, func(i, j int) bool { return ws.Tasks[i].Less(ws.Tasks[j]) })
+		for i, n := range h.committed.Counts {
+			if n > 0 {
+				ws.TaskCounts[resources.TaskAt(i).Short()] = int(n)
+			}
+		}
+		out[h.ID] = ws
+	}
+	return out
+}
+
+// Jobs returns each worker's assigned, preparing and running requests as WorkerJobs (RunWait: 0 running,
+// RWPrepared preparing, window+1 waiting). The call IDs are filled in by the driver; the core knows requests only.
+func (c *Core) Jobs() map[storiface.WorkerID][]storiface.WorkerJob {
+	out := map[storiface.WorkerID][]storiface.WorkerJob{}
+	for _, r := range c.reqs {
+		if r.worker == nil {
+			continue
+		}
+		j := storiface.WorkerJob{ID: storiface.CallID{Sector: r.Sector.ID, ID: r.ID}, Sector: r.Sector.ID,
+			Task: r.Task, Start: r.started}
+		switch r.state {
+		case StateRunning:
+			j.RunWait = storiface.RWRunning
+		case StatePreparing:
+			j.RunWait = storiface.RWPrepared
+		case StateWaiting:
+			j.RunWait = r.window + 1
+			if r.window < 0 {
+				j.RunWait = 1
+			}
+			j.Start = r.Added
+		}
+		out[r.worker.ID] = append(out[r.worker.ID], j)
+	}
+	for id := range out {
+		jobs := out[id]
+		sort.Slice(jobs, func(i, j int) bool {
+			if jobs[i].Start.Equal(jobs[j].Start) {
+				return jobs[i].ID.ID.String() < jobs[j].ID.ID.String()
+			}
+			return jobs[i].Start.Before(jobs[j].Start)
+		})
+	}
+	return out
+}

@@ -1,0 +1,216 @@
+package sched
+
+import (
+	"hash/fnv"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"sealfleet/resources"
+	"sealfleet/storiface"
+)
+
+// WorkerHandle is the core's view of one worker: what it reported (info, task types, paths) and the resources
+// its tasks hold. Selectors read it through the exported methods; only the core changes it.
+type WorkerHandle struct {
+	ID      storiface.WorkerID
+	Info    storiface.WorkerInfo
+	Enabled bool
+
+	tasks   [resources.MaxTaskTypes]bool
+	taskSet map[storiface.TaskType]struct{}
+	paths   []storiface.StoragePath
+	pathIDs map[storiface.ID]struct{}
+	table   resources.Table // effective table: the core's default overlaid with the worker's own rows
+
+	idx      int // position in Core.handles
+	tiebreak uint64
+	version  uint64 // bumped on every change to the resource state
+	pass     uint64 // the core's pass counter, for selectors that memoize per pass
+
+	committed resources.Active // preparing + running
+	preparing resources.Active // preparing only (prep MaxConcurrent)
+	windows   []window
+	waiting   int // tasks in windows
+
+	reservedBy *Request // a starved request holding a reservation here
+	load       float64  // assigner load figure, refreshed on change
+	needs      []needSlot
+
+	core    *Core
+	removed bool
+}
+
+type window struct {
+	alloc resources.Active
+	todo  []*Request
+}
+
+type needSlot struct {
+	ok   bool
+	need resources.Need
+	prep resources.Need
+}
+
+// TaskTypes returns the task types the worker accepts. The map is shared: do not modify it.
+func (h *WorkerHandle) TaskTypes() map[storiface.TaskType]struct{} { return h.taskSet }
+
+// Supports reports whether the worker accepts task type tt.
+func (h *WorkerHandle) Supports(tt storiface.TaskType) bool { return h.tasks[resources.TaskIndex(tt)] }
+
+// Paths returns the worker's local storage paths. The slice is shared: do not modify it.
+func (h *WorkerHandle) Paths() []storiface.StoragePath { return h.paths }
+
+// HasPath reports whether the path is one of the worker's local paths.
+func (h *WorkerHandle) HasPath(id storiface.ID) bool { _, ok := h.pathIDs[id]; return ok }
+
+// Utilization returns the busiest resource dimension of the tasks running, preparing and waiting in windows on the
+// worker, as a fraction of its resources (it can exceed 1 when windows hold waiting tasks).
+func (h *WorkerHandle) Utilization() float64 {
+	a := h.committed
+	for i := range h.windows {
+		a.AddAll(&h.windows[i].alloc)
+	}
+	return a.Utilization(&h.Info.Resources)
+}
+
+// TaskCount returns the number of tasks running, preparing or waiting on the worker.
+func (h *WorkerHandle) TaskCount() int { return h.committed.Tasks + h.waiting }
+
+// Pass returns the core's pass counter; selectors may memoize index reads for the duration of one pass.
+func (h *WorkerHandle) Pass() uint64 { return h.pass }
+
+// PendingClaims returns the bytes and the number of claims recorded in the core's ledger and not yet released for
+// a storage path (see SpaceClaimer).
+func (h *WorkerHandle) PendingClaims(path storiface.ID) (bytes uint64, count int) {
+	if h.core == nil {
+		return 0, 0
+	}
+	c := h.core.ledger[path]
+	return c.bytes, c.count
+}
+
+// Resources returns what one task of (tt, spt) needs on this worker, after the worker's own overrides.
+func (h *WorkerHandle) Resources(tt storiface.TaskType, spt abi.RegisteredSealProof) storiface.Resources {
+	return h.table.Spec(tt, spt)
+}
+
+func newHandle(c *Core, id storiface.WorkerID, info storiface.WorkerInfo, tasks map[storiface.TaskType]struct{},
+	paths []storiface.StoragePath) *WorkerHandle {
+	h := &WorkerHandle{ID: id, Enabled: true, core: c, windows: make([]window, c.cfg.Windows)}
+	hash := fnv.New64a()
+	var seed [8]byte
+	for i := range seed {
+		seed[i] = byte(c.cfg.Seed >> (8 * i))
+	}
+	hash.Write(seed[:])
+	hash.Write(id[:])
+	h.tiebreak = hash.Sum64()
+	h.setInfo(info, tasks, paths)
+	return h
+}
+
+// setInfo replaces what the worker reported; cached needs are recomputed lazily.
+func (h *WorkerHandle) setInfo(info storiface.WorkerInfo, tasks map[storiface.TaskType]struct{}, paths []storiface.StoragePath) {
+	h.Info = info
+	h.taskSet = make(map[storiface.TaskType]struct{}, len(tasks))
+	h.tasks = [resources.MaxTaskTypes]bool{}
+	for tt := range tasks {
+		h.taskSet[tt] = struct{}{}
+		h.tasks[resources.TaskIndex(tt)] = true
+	}
+	h.paths = append([]storiface.StoragePath(nil), paths...)
+	h.pathIDs = make(map[storiface.ID]struct{}, len(paths))
+	for _, p := range paths {
+		h.pathIDs[p.ID] = struct{}{}
+	}
+	h.table = h.core.cfg.Table
+	if len(info.Resources.Resources) > 0 {
+		t := h.core.cfg.Table.Clone()
+		for tt, m := range info.Resources.Resources {
+			if t[tt] == nil {
+				t[tt] = map[abi.RegisteredSealProof]storiface.Resources{}
+			}
+			for spt, r := range m {
+				t[tt][spt] = r
+			}
+		}
+		h.table = t
+	}
+	h.needs = h.needs[:0]
+	h.changed()
+}
+
+// need returns the resolved needs of a request key on this worker (work and prepare).
+func (h *WorkerHandle) need(k int) *needSlot {
+	for len(h.needs) <= k {
+		h.needs = append(h.needs, needSlot{})
+	}
+	s := &h.needs[k]
+	if !s.ok {
+		key := h.core.keys[k]
+		wr := &h.Info.Resources
+		s.need = resources.NeedFor(key.task, h.table.Spec(key.task, key.spt), wr)
+		s.prep = s.need
+		if key.prep != "" && key.prep != key.task {
+			// As the reference's PrepResourceSpec: the work's resources, limited by the prep type's MaxConcurrent.
+			pr := h.table.Spec(key.prep, key.spt)
+			s.prep.Task = resources.TaskIndex(key.prep)
+			s.prep.MaxConcurrent = pr.MaxConcurrent
+		}
+		s.ok = true
+	}
+	return s
+}
+
+// changed refreshes the load figure and invalidates heap entries.
+func (h *WorkerHandle) changed() {
+	h.version++
+	if h.core != nil && h.core.cfg.Assigner == AssignerSpread {
+		h.load = float64(h.committed.Tasks + h.waiting)
+		return
+	}
+	h.load = h.Utilization()
+}
+
+// startBudget returns the resources held on the worker as seen by a task other than the reservation holder self:
+// running + preparing, plus the reserved request's needs.
+func (h *WorkerHandle) startBudget(self *Request) resources.Active {
+	a := h.committed
+	if h.reservedBy != nil && h.reservedBy != self {
+		ns := h.need(h.reservedBy.key)
+		a.Add(&ns.need)
+	}
+	return a
+}
+
+// canStart reports whether a request with key k (self: the request itself, or nil for "any other request")
+// could start on the worker now, and the shortfall if not.
+func (h *WorkerHandle) canStart(k int, self *Request) resources.Shortfall {
+	ns := h.need(k)
+	if h.core.keys[k].prep != "" && ns.prep.MaxConcurrent > 0 &&
+		int(h.preparing.Counts[ns.prep.Task]) >= ns.prep.MaxConcurrent {
+		return resources.ShortMaxConcurrent
+	}
+	a := h.startBudget(self)
+	return a.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
+}
+
+// windowFor returns the first window with room for a request with key k, or -1 and the last window's shortfall.
+func (h *WorkerHandle) windowFor(k int) (int, resources.Shortfall) {
+	ns := h.need(k)
+	sf := resources.Fits
+	for i := range h.windows {
+		sf = h.windows[i].alloc.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
+		if sf == resources.Fits {
+			return i, sf
+		}
+	}
+	return -1, sf
+}
+
+// everFits reports whether a request with key k could run on the worker if it were idle.
+func (h *WorkerHandle) everFits(k int) resources.Shortfall {
+	var empty resources.Active
+	ns := h.need(k)
+	return empty.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
+}
