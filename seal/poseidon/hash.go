@@ -7,6 +7,7 @@ package poseidon
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 )
@@ -152,4 +153,27 @@ func FromBytes(b [32]byte) (fr.Element, error) {
 		return fr.Element{}, fmt.Errorf("decoding field element %x: not below the BLS12-381 scalar modulus", b)
 	}
 	return e, nil
+}
+
+// Throughput measures single-goroutine hashes per second at arity by
+// hashing for about d (chained, so the work cannot be skipped). It is a
+// measurement for benchmarks and the `bench pc2` command.
+func Throughput(arity int, d time.Duration) (float64, error) {
+	c, err := ConstantsFor(arity)
+	if err != nil {
+		return 0, err
+	}
+	in := make([]fr.Element, arity)
+	for i := range in {
+		in[i].SetUint64(uint64(i))
+	}
+	start := time.Now()
+	n := 0
+	for time.Since(start) < d {
+		for k := 0; k < 16; k++ {
+			in[0] = c.Hash(in)
+		}
+		n += 16
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
 }
