@@ -127,6 +127,10 @@ func (c *Calc) flushFull() {
 
 // hashChunks pads and hashes full raw chunks in parallel and pushes their roots in order.
 func (c *Calc) hashChunks(chunks [][]byte) {
+	if len(chunks) == 1 {
+		c.st.push(c.workers[0].h, c.workers[0].chunkRoot(chunks[0]), chunkLevel)
+		return
+	}
 	var wg sync.WaitGroup
 	for i := 1; i < len(chunks); i++ {
 		wg.Add(1)

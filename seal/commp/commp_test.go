@@ -3,6 +3,7 @@ package commp
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	randmath "math/rand"
@@ -109,6 +110,10 @@ type randStream struct {
 func newRandStream() *randStream { return &randStream{r: randmath.New(randmath.NewSource(1337))} }
 
 func (s *randStream) fill(b []byte) {
+	for s.left == 0 && len(b) >= 4 { // fast path: whole uint32s
+		binary.LittleEndian.PutUint32(b, s.r.Uint32())
+		b = b[4:]
+	}
 	for i := range b {
 		if s.left == 0 {
 			s.n, s.left = s.r.Uint32(), 4
