@@ -51,8 +51,8 @@
   const now = () => Date.now() + skew;
   const ms = (iso) => (iso ? Date.parse(iso) : 0);
   const ago = (iso) => dur((now() - ms(iso)) / 1000) + ' ago';
-  const clock = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  const stamp = (t) => new Date(t).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const clock = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const stamp = (t) => new Date(t).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 
   const rootStyle = getComputedStyle(document.documentElement);
   const colorCache = {};
@@ -112,7 +112,7 @@
     tl: { hours: 6, to: 0, offset: 0, limit: 40, data: null, jobs: new Map(), lanes: new Set() },
     sc: { state: '', offset: 0, limit: 50, data: null, sel: '', events: null },
     st: { data: null },
-    qu: { offset: 0, limit: 50, data: null },
+    qu: { offset: 0, limit: 25, data: null },
   };
 
   // ---------- overview ----------
@@ -123,7 +123,7 @@
   function stages(el, counts, opts = {}) {
     const max = Math.max(1, ...counts.map((c) => c.count));
     const items = counts.map((c) => {
-      const e = h('div', { class: 'stage' + (/Fail/.test(c.state) ? ' failed' : '') + (opts.sel === c.state ? ' sel' : ''), data: { state: c.state },
+      const e = h('div', { class: 'stage' + (/Fail/.test(c.state) && c.count > 0 ? ' failed' : '') + (opts.sel === c.state ? ' sel' : ''), data: { state: c.state },
         onclick: opts.onpick ? () => opts.onpick(c.state) : null },
       h('div', { class: 'n', text: num(c.count) }), h('div', { class: 's', text: c.state, title: c.state }), bar([[c.count / max]]));
       return e;
@@ -211,8 +211,27 @@
     $('#tl-now').classList.toggle('on', !p.to);
     const [from, to] = tlWindow();
     const el = $('#tl-chart');
-    const W = Math.max(900, el.clientWidth), labelW = 180, rowH = 24, top = 30, right = 14;
-    const H = top + d.lanes.length * rowH + 8;
+    const n = now();
+    // pack each lane: jobs that overlap in time go to separate sub-rows so that none hides another
+    const subH = 16, gap = 3, pad = 5, maxSub = 8;
+    const byLane = new Map(d.lanes.map((l) => [l.id, []]));
+    for (const j of p.jobs.values()) if (byLane.has(j.worker)) byLane.get(j.worker).push(j);
+    const rowOf = new Map(), laneTop = [], laneH = [];
+    const W = Math.max(900, el.clientWidth), labelW = 180, top = 30, right = 14;
+    let y0 = top;
+    d.lanes.forEach((l, i) => {
+      const ends = [];
+      byLane.get(l.id).sort((a, b) => ms(a.queued) - ms(b.queued)).forEach((j) => {
+        let r = ends.findIndex((e) => e <= ms(j.queued));
+        if (r < 0) r = ends.length < maxSub ? ends.length : ends.indexOf(Math.min(...ends));
+        ends[r] = j.end ? ms(j.end) : n;
+        rowOf.set(j.id, r);
+      });
+      laneTop[i] = y0;
+      laneH[i] = pad * 2 + Math.max(1, ends.length) * (subH + gap) - gap;
+      y0 += laneH[i];
+    });
+    const H = y0 + 8;
     const x = (t) => labelW + ((t - from) / (to - from)) * (W - labelW - right);
     const step = tickSteps.find((s) => (to - from) / s <= 10) || 86400e3;
     const root = svg('svg', { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'jobs timeline' });
@@ -232,24 +251,23 @@
     const lane = new Map();
     d.lanes.forEach((l, i) => {
       lane.set(l.id, i);
-      if (i % 2 === 0) lanes.append(svg('rect', { class: 'lane-bg', x: 0, y: top + i * rowH, width: W, height: rowH }));
+      if (i % 2 === 0) lanes.append(svg('rect', { class: 'lane-bg', x: 0, y: laneTop[i], width: W, height: laneH[i] }));
       const name = l.hostname.length > 24 ? l.hostname.slice(0, 23) + '…' : l.hostname;
-      lanes.append(svg('text', { class: 'lane-label', x: 12, y: top + i * rowH + 16 }, name, svg('title', null, `${l.hostname} (${l.id})`)));
+      lanes.append(svg('text', { class: 'lane-label', x: 12, y: laneTop[i] + pad + 12 }, name, svg('title', null, `${l.hostname} (${l.id})`)));
     });
     root.append(lanes);
     const grid = svg('g', { class: 'grid' }), axis = svg('g', { class: 'axis' });
     for (let t = Math.ceil(from / step) * step; t <= to; t += step) {
       grid.append(svg('line', { x1: x(t), x2: x(t), y1: top - 4, y2: H }));
       const label = step >= 86400e3 ? new Date(t).toLocaleDateString([], { month: 'short', day: 'numeric' }) : clock(t);
-      axis.append(svg('text', { x: x(t), y: 18, 'text-anchor': 'middle' }, label));
+      if (x(t) < W - right - 24) axis.append(svg('text', { x: x(t), y: 18, 'text-anchor': 'middle' }, label));
     }
     root.append(grid, axis);
     const jobs = svg('g', { class: 'jobs' });
-    const n = now();
     for (const j of p.jobs.values()) {
       const li = lane.get(j.worker);
       if (li == null) continue;
-      const y = top + li * rowH + 4, hgt = rowH - 8;
+      const y = laneTop[li] + pad + rowOf.get(j.id) * (subH + gap), hgt = subH;
       const q = Math.max(ms(j.queued), from), st = j.start ? ms(j.start) : 0, end = j.end ? ms(j.end) : n;
       const g = svg('g', { class: 'job', data: { task: j.task, id: j.id, sector: j.sector } });
       const waitEnd = Math.min(st || n, to);
@@ -258,7 +276,7 @@
         const a = Math.max(st, from), b = Math.min(end, to);
         if (b > a) g.append(svg('rect', { class: 'run', x: x(a), y, width: Math.max(1.5, x(b) - x(a)), height: hgt, rx: 3, fill: taskColor(j.task),
           stroke: j.failed ? 'var(--bad)' : 'none', 'stroke-width': 2 }));
-        if (b > a && x(b) - x(a) > 34) g.append(svg('text', { x: x(a) + 5, y: y + hgt - 4, fill: '#fff', 'font-size': 10.5, 'pointer-events': 'none' }, j.task));
+        if (b > a && x(b) - x(a) > 34) g.append(svg('text', { class: 'job-label', x: x(a) + 5, y: y + hgt - 4.5, 'pointer-events': 'none' }, j.task));
       }
       g.addEventListener('mousemove', (ev) => showTip(ev, j));
       g.addEventListener('mouseleave', hideTip);

@@ -1,0 +1,185 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"sealfleet/web/webtest"
+)
+
+// chromiumPath is where Debian's chromium package installs the browser (CI installs it in .ci/run).
+const chromiumPath = "/usr/bin/chromium"
+
+// newBrowser starts headless Chromium with a fresh profile and returns a tab context.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("browser tests need %s (apt-get install -y chromium): %v", chromiumPath, err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1440, 900),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	t.Cleanup(cancel)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(bcancel)
+	if err := chromedp.Run(bctx); err != nil {
+		t.Fatalf("starting %s: %v", chromiumPath, err)
+	}
+	return bctx
+}
+
+// artifactDir is where screenshots go: $SEALFLEET_ARTIFACTS/web if set, else a temp dir.
+func artifactDir(t *testing.T) string {
+	if d := os.Getenv("SEALFLEET_ARTIFACTS"); d != "" {
+		dir := filepath.Join(d, "web")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+func screenshot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(dir, name+".png")
+	if err := os.WriteFile(p+".tmp", png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(p+".tmp", p); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", p)
+}
+
+// TestBrowser drives the dashboard in headless Chromium: a request without a token is refused, the login page
+// takes a token, and the workers, a sector moving through states, the Gantt chart, storage and queue views render.
+func TestBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	f := newFixture(t, webtest.Demo{Workers: 24, Sectors: 400, Seed: 7})
+	dir := artifactDir(t)
+	base := f.http.URL
+	run := func(t *testing.T, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(expr string) chromedp.Action {
+		return chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(10*time.Second))
+	}
+	view := func(name string) chromedp.Action { // same-document navigation: the page follows location.hash
+		return chromedp.Evaluate(fmt.Sprintf(`location.hash = %q`, "#"+name), nil)
+	}
+	run(t, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}))
+
+	t.Run("without a token the API refuses and pages go to login", func(t *testing.T) {
+		var body, loc string
+		run(t, chromedp.Navigate(base+"/api/workers"), chromedp.Text("body", &body))
+		if !strings.Contains(body, "unauthorized") {
+			t.Fatalf("/api/workers without token: %q", body)
+		}
+		run(t, chromedp.Navigate(base+"/"), chromedp.WaitVisible("#token"), chromedp.Location(&loc))
+		if !strings.HasSuffix(loc, "/login") {
+			t.Fatalf("landed on %s, want /login", loc)
+		}
+	})
+	t.Run("a bad token is refused", func(t *testing.T) {
+		var msg string
+		run(t, chromedp.SendKeys("#token", "forged"), chromedp.Click("#login-submit"),
+			chromedp.WaitVisible("#login-error"), chromedp.Text("#login-error", &msg))
+		if !strings.Contains(msg, "refused") {
+			t.Fatalf("error shown: %q", msg)
+		}
+		screenshot(t, ctx, dir, "01-login-refused")
+	})
+	t.Run("login shows the overview", func(t *testing.T) {
+		run(t, chromedp.SendKeys("#token", readToken), chromedp.Click("#login-submit"),
+			chromedp.WaitVisible("#card-workers"), wait(`document.querySelector('#live').classList.contains('on')`))
+		var workers string
+		run(t, chromedp.Text("#card-workers .value", &workers))
+		if workers != "24 / 24" && workers != "23 / 24" {
+			t.Fatalf("workers card %q", workers)
+		}
+		screenshot(t, ctx, dir, "02-overview")
+	})
+	t.Run("workers", func(t *testing.T) {
+		var rows int
+		run(t, view("workers"), wait(`document.querySelectorAll('#wk-table tbody tr[data-id]').length === 24`),
+			chromedp.Evaluate(`document.querySelectorAll('#wk-table tbody tr[data-id]').length`, &rows))
+		if rows != 24 {
+			t.Fatalf("%d worker rows", rows)
+		}
+		screenshot(t, ctx, dir, "03-workers")
+	})
+	t.Run("a sector moves through states", func(t *testing.T) {
+		const id = "s-t01000-5000"
+		row := fmt.Sprintf(`document.querySelector('#sc-table tr[data-id="%s"]')`, id)
+		run(t, view("sectors"), chromedp.WaitVisible("#sc-table tbody tr[data-id]"))
+		f.src.SetSectorState(id, 5000, "Packing", "", t0)
+		run(t, wait(row+` !== null`), chromedp.Click(fmt.Sprintf(`#sc-table tr[data-id="%s"]`, id)), wait(`document.querySelectorAll('#sc-events li').length === 1`))
+		for i, st := range []string{"PreCommit1", "PreCommit2", "WaitSeed"} {
+			f.src.SetSectorState(id, 5000, st, "", t0.Add(time.Duration(i+1)*time.Minute))
+			run(t, wait(fmt.Sprintf(`%s.querySelector('.state').textContent === %q`, row, st)),
+				wait(fmt.Sprintf(`document.querySelectorAll('#sc-events li').length === %d`, i+2)))
+		}
+		var top string
+		run(t, chromedp.Text("#sc-events li:first-child b", &top))
+		if top != "WaitSeed" {
+			t.Fatalf("newest event %q, want WaitSeed", top)
+		}
+		screenshot(t, ctx, dir, "04-sectors")
+	})
+	t.Run("timeline draws the jobs", func(t *testing.T) {
+		var tasks []string
+		run(t, view("timeline"), wait(`document.querySelectorAll('#tl-chart svg g.job rect.run').length > 10`),
+			chromedp.Evaluate(`[...new Set([...document.querySelectorAll('#tl-chart svg g.job')].map(g => g.dataset.task))].sort()`, &tasks))
+		for _, want := range []string{"C2", "PC1", "PC2"} {
+			if !strings.Contains(strings.Join(tasks, ","), want) {
+				t.Fatalf("tasks drawn %v, missing %s", tasks, want)
+			}
+		}
+		var waits int
+		run(t, chromedp.Evaluate(`document.querySelectorAll('#tl-chart svg rect.wait').length`, &waits))
+		if waits == 0 {
+			t.Fatal("no waiting time drawn")
+		}
+		screenshot(t, ctx, dir, "05-timeline")
+	})
+	t.Run("storage and queue", func(t *testing.T) {
+		run(t, view("storage"), chromedp.WaitVisible("#st-table tbody tr[data-id]"))
+		screenshot(t, ctx, dir, "06-storage")
+		run(t, view("queue"), chromedp.WaitVisible("#qu-table tbody tr[data-id] .reason"))
+		screenshot(t, ctx, dir, "07-queue")
+	})
+	t.Run("light theme", func(t *testing.T) {
+		run(t, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}),
+			view("overview"), chromedp.WaitVisible("#card-workers"))
+		screenshot(t, ctx, dir, "08-overview-light")
+	})
+}
