@@ -2,6 +2,7 @@ package sdr
 
 import (
 	"crypto/sha256"
+	"os"
 	"testing"
 )
 
@@ -31,4 +32,22 @@ func BenchmarkSHA256Chain1248(b *testing.B) {
 		h := sha256.Sum256(msg[:])
 		copy(msg[prefixLen:], h[:])
 	}
+}
+
+func BenchmarkLabel8MiB(b *testing.B) {
+	cfg := Config{Nodes: 1 << 18, Layers: 2, PoRepID: [32]byte{6}, Version: V1_1}
+	pc, err := OpenParentsCache(b.TempDir(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pc.Close()
+	dir := b.TempDir()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		os.RemoveAll(dir)
+		if err := Label(b.Context(), cfg, pc, [32]byte{byte(i)}, dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(cfg.Nodes*uint64(cfg.Layers)), "ns/node")
 }

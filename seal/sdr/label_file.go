@@ -28,52 +28,75 @@ const spotChecks = 32
 // replica); labeling restarts after the last kept layer and later files are replaced. Memory is two layers
 // (2 × Nodes × 32 bytes) plus the mapped parents cache. pc must belong to cfg's graph.
 func Label(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, cacheDir string) error {
+	_, err := LabelWithStats(ctx, cfg, pc, replicaID, cacheDir)
+	return err
+}
+
+// LabelStats describes what a Label run did.
+type LabelStats struct {
+	// LayersKept is the number of layer files found complete and kept (resume).
+	LayersKept int
+	// LayerSeconds is the wall time of each layer labelled in this run (labeling and writing the file).
+	LayerSeconds []float64
+	// HasherGathered counts nodes whose parents the hashing goroutine had to gather itself because the
+	// gathering goroutine was behind (a sign of a busy machine; 0 on an idle one).
+	HasherGathered uint64
+}
+
+// LabelWithStats is Label, also reporting what the run did.
+func LabelWithStats(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, cacheDir string) (LabelStats, error) {
+	var stats LabelStats
 	if err := cfg.Validate(); err != nil {
-		return err
+		return stats, err
 	}
 	if pc == nil {
-		return errors.New("labeling: parents cache is nil")
+		return stats, errors.New("labeling: parents cache is nil")
 	}
 	if pcfg := pc.Config(); pcfg.Nodes != cfg.Nodes || pcfg.PoRepID != cfg.PoRepID || pcfg.Version != cfg.Version {
-		return fmt.Errorf("labeling: parents cache is for %d nodes, porep id %x, version %v; config wants %d, %x, %v",
+		return stats, fmt.Errorf("labeling: parents cache is for %d nodes, porep id %x, version %v; config wants %d, %x, %v",
 			pcfg.Nodes, pcfg.PoRepID, pcfg.Version, cfg.Nodes, cfg.PoRepID, cfg.Version)
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return fmt.Errorf("labeling: creating cache dir: %w", err)
+		return stats, fmt.Errorf("labeling: creating cache dir: %w", err)
 	}
 	log := slog.Default().With("component", "sdr", "dir", cacheDir)
 	removeTempLayers(cacheDir)
 	kept, err := keptLayers(cfg, pc, replicaID, cacheDir, log)
 	if err != nil {
-		return err
+		return stats, err
 	}
+	stats.LayersKept = kept
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("labeling: %w", err)
+		return stats, fmt.Errorf("labeling: %w", err)
 	}
 	if kept == cfg.Layers {
 		log.Info("all layers already labelled", "layers", kept)
-		return nil
+		return stats, nil
 	}
 	size := cfg.Nodes * NodeSize
 	cur, prev := make([]byte, size), make([]byte, size)
 	if kept > 0 {
 		if err := readLayer(filepath.Join(cacheDir, LayerFileName(kept)), prev); err != nil {
-			return err
+			return stats, err
 		}
 		log.Info("resuming labeling", "kept_layers", kept)
 	}
 	for layer := kept + 1; layer <= cfg.Layers; layer++ {
 		start := time.Now()
-		if err := labelLayer(ctx, cfg, pc, replicaID, layer, cur, prev); err != nil {
-			return fmt.Errorf("labeling layer %d: %w", layer, err)
+		stolen, err := labelLayer(ctx, cfg, pc, replicaID, layer, cur, prev)
+		stats.HasherGathered += stolen
+		if err != nil {
+			return stats, fmt.Errorf("labeling layer %d: %w", layer, err)
 		}
 		if err := writeLayer(cacheDir, layer, cur); err != nil {
-			return err
+			return stats, err
 		}
-		log.Info("layer labelled", "layer", layer, "seconds", time.Since(start).Seconds())
+		secs := time.Since(start).Seconds()
+		stats.LayerSeconds = append(stats.LayerSeconds, secs)
+		log.Info("layer labelled", "layer", layer, "seconds", secs, "hasher_gathered", stolen)
 		cur, prev = prev, cur
 	}
-	return nil
+	return stats, nil
 }
 
 // keptLayers returns how many layers, from layer 1 on, are already present and pass the checks; the files of

@@ -4,133 +4,153 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"runtime"
 	"sync/atomic"
 )
 
 // ringSize is the number of label messages the gatherer may prepare ahead of the hasher. Parents of node v that
 // are among the ringSize nodes before it may not be labelled yet when v is gathered; the hasher patches those in.
-const ringSize = 32
+const ringSize = 128
+
+// spinLimit is how many times a side polls before it yields (the hasher) or parks (the gatherer).
+const spinLimit = 256
 
 // checkEvery is how often (in nodes) the loops look at the context.
 const checkEvery = 1 << 16
 
 // ringSlot is one prepared label message.
 type ringSlot struct {
-	msg    [msgLen]byte
+	msg [msgLen]byte
+	// ready is v+1 once the message of node v is complete in this slot.
+	ready  atomic.Uint64
 	npatch int
-	// patch lists the parent slots whose labels were not ready when gathered, with the parent node.
+	// patch lists the base parent slots whose labels were not ready when gathered, with the parent node.
 	patchSlot [BaseDegree]uint8
 	patchNode [BaseDegree]uint32
 }
 
-// layerLabeler labels one layer with two goroutines: the gatherer copies parents' labels into a ring of
-// messages, the hasher patches in the labels that were not ready yet, hashes and stores. The hasher's loop is
-// the SHA-256 floor plus a few 32-byte copies; it allocates nothing.
+// layerLabeler labels one layer with two goroutines. The gatherer claims nodes in order and copies their
+// parents' labels into a ring of messages; the hasher patches in the base parents that were not labelled yet at
+// gathering time, hashes and stores. When the gatherer is behind (descheduled on a busy machine) the hasher claims
+// and gathers the node itself, so the pipeline never runs slower than one core; when the ring is full the
+// gatherer parks instead of spinning. The hasher's loop allocates nothing.
 type layerLabeler struct {
 	cfg       Config
 	pc        *ParentsCache
 	replicaID [32]byte
 	layer     int
+	degree    int
 	cur, prev []byte
+	ring      []ringSlot
 
-	ring []ringSlot
-	// gathered is the number of nodes whose message is ready (written by the gatherer only).
-	gathered atomic.Uint64
-	_        [56]byte
+	// claimed is the next node whose message nobody has started (CAS by either side).
+	claimed atomic.Uint64
+	_       [56]byte
 	// labelled is the number of nodes whose label is in cur (written by the hasher only).
 	labelled atomic.Uint64
 	_        [56]byte
-	stop     atomic.Bool
+	parked   atomic.Bool
+	wake     chan struct{}
+	quit     chan struct{}
+	// stolen counts the nodes the hasher gathered itself (reported in benchmarks).
+	stolen uint64
 }
 
-// errStopped reports that the other side of the pipeline gave up.
-var errStopped = errors.New("labeling stopped")
-
 // labelLayer fills cur with the labels of layer (1-based); prev holds the previous layer (unused for layer 1).
-func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, layer int, cur, prev []byte) error {
-	l := &layerLabeler{cfg: cfg, pc: pc, replicaID: replicaID, layer: layer, cur: cur, prev: prev}
-	l.ring = make([]ringSlot, ringSize)
+// It returns how many nodes the hasher had to gather itself.
+func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, layer int, cur, prev []byte) (uint64, error) {
+	l := &layerLabeler{cfg: cfg, pc: pc, replicaID: replicaID, layer: layer, degree: layerDegree(layer),
+		cur: cur, prev: prev, ring: make([]ringSlot, ringSize), wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	for i := range l.ring {
 		writePrefix(l.ring[i].msg[:prefixLen], &replicaID, layer, 0)
 	}
+	l.claimed.Store(1) // node 0 hashes the prefix only; the hasher does it
 	done := make(chan error, 1)
 	go func() { done <- l.gather(ctx) }()
 	herr := l.hash(ctx)
-	if herr != nil {
-		l.stop.Store(true)
-	}
+	close(l.quit)
 	gerr := <-done
 	if herr != nil {
-		if errors.Is(herr, errStopped) && gerr != nil {
-			return gerr
-		}
-		return herr
+		return l.stolen, herr
 	}
-	return gerr
+	return l.stolen, gerr
 }
 
-// waitUntil spins until cond holds or the pipeline is stopped, yielding the processor now and then so that the
-// pipeline also progresses with fewer cores than goroutines.
-func (l *layerLabeler) waitUntil(cond func() bool) bool {
-	for spins := 0; !cond(); spins++ {
-		if l.stop.Load() {
-			return false
+// gather claims and prepares messages in node order until all are claimed.
+func (l *layerLabeler) gather(ctx context.Context) error {
+	n := l.cfg.Nodes
+	for count := 0; ; count++ {
+		if count%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		if spins > 64 {
-			runtime.Gosched()
+		v := l.claimed.Load()
+		if v >= n {
+			return nil
+		}
+		if v-l.labelled.Load() >= ringSize {
+			if !l.park() {
+				return nil
+			}
+			continue
+		}
+		if !l.claimed.CompareAndSwap(v, v+1) {
+			continue // the hasher took v
+		}
+		s := &l.ring[v%ringSize]
+		l.fill(s, v, l.labelled.Load())
+		s.ready.Store(v + 1)
+	}
+}
+
+// park waits until the ring is at most half full. It returns false when the layer is over.
+func (l *layerLabeler) park() bool {
+	for i := 0; i < spinLimit; i++ {
+		if l.claimed.Load()-l.labelled.Load() <= ringSize/2 {
+			return true
+		}
+	}
+	l.parked.Store(true)
+	defer l.parked.Store(false)
+	for l.claimed.Load()-l.labelled.Load() > ringSize/2 {
+		select {
+		case <-l.wake:
+		case <-l.quit:
+			return false
 		}
 	}
 	return true
 }
 
-// gather prepares the messages of nodes 1..N-1 in order.
-func (l *layerLabeler) gather(ctx context.Context) error {
-	n := l.cfg.Nodes
-	degree := layerDegree(l.layer)
-	for v := uint64(1); v < n; v++ {
-		if v%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				l.stop.Store(true)
-				return err
+// fill writes the message of node v into s. Base parents at or above ready are left for the hasher to patch.
+func (l *layerLabeler) fill(s *ringSlot, v, ready uint64) {
+	binary.BigEndian.PutUint64(s.msg[36:44], v)
+	parents := l.pc.Parents(v)
+	body := s.msg[prefixLen:]
+	s.npatch = 0
+	for i := 0; i < l.degree; i++ {
+		p := uint64(parents[i])
+		var src []byte
+		if i < BaseDegree {
+			if p >= ready {
+				s.patchSlot[s.npatch], s.patchNode[s.npatch] = uint8(i), uint32(p)
+				s.npatch++
+				continue
 			}
+			src = l.cur[p*NodeSize : p*NodeSize+NodeSize]
+		} else {
+			src = l.prev[p*NodeSize : p*NodeSize+NodeSize]
 		}
-		// Wait for the slot: the hasher must be done with node v-ringSize.
-		if v >= ringSize && l.labelled.Load() <= v-ringSize && !l.waitUntil(func() bool { return l.labelled.Load() > v-ringSize }) {
-			return errStopped
-		}
-		s := &l.ring[v%ringSize]
-		binary.BigEndian.PutUint64(s.msg[36:44], v)
-		parents := l.pc.Parents(v)
-		ready := l.labelled.Load()
-		body := s.msg[prefixLen:]
-		s.npatch = 0
-		for i := 0; i < degree; i++ {
-			p := uint64(parents[i])
-			var src []byte
-			if i < BaseDegree {
-				if p >= ready {
-					s.patchSlot[s.npatch], s.patchNode[s.npatch] = uint8(i), uint32(p)
-					s.npatch++
-					continue
-				}
-				src = l.cur[p*NodeSize : p*NodeSize+NodeSize]
-			} else {
-				src = l.prev[p*NodeSize : p*NodeSize+NodeSize]
-			}
-			copy(body[i*NodeSize:i*NodeSize+NodeSize], src)
-		}
-		// Repeat the first `degree` labels to fill the 37 positions (position j holds slot j mod degree).
-		for off := degree * NodeSize; off < labelRepeats*NodeSize; off += degree * NodeSize {
-			copy(body[off:labelRepeats*NodeSize], body[:degree*NodeSize])
-		}
-		l.gathered.Store(v + 1)
+		copy(body[i*NodeSize:i*NodeSize+NodeSize], src)
 	}
-	return nil
+	// Repeat the first `degree` labels to fill the 37 positions (position j holds slot j mod degree).
+	for off := l.degree * NodeSize; off < labelRepeats*NodeSize; off += l.degree * NodeSize {
+		copy(body[off:labelRepeats*NodeSize], body[:l.degree*NodeSize])
+	}
 }
 
-// hash labels node 0, then hashes the gathered messages in order.
+// hash labels node 0, then every other node in order.
 func (l *layerLabeler) hash(ctx context.Context) error {
 	var prefix [prefixLen]byte
 	writePrefix(prefix[:], &l.replicaID, l.layer, 0)
@@ -140,23 +160,21 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 	l.labelled.Store(1)
 
 	n := l.cfg.Nodes
-	degree := layerDegree(l.layer)
 	for v := uint64(1); v < n; v++ {
 		if v%checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if l.gathered.Load() <= v && !l.waitUntil(func() bool { return l.gathered.Load() > v }) {
-			return errStopped
-		}
 		s := &l.ring[v%ringSize]
+		if s.ready.Load() != v+1 {
+			l.obtain(s, v)
+		}
 		body := s.msg[prefixLen:]
 		for k := 0; k < s.npatch; k++ {
-			i := int(s.patchSlot[k])
 			p := uint64(s.patchNode[k]) * NodeSize
 			src := l.cur[p : p+NodeSize]
-			for j := i; j < labelRepeats; j += degree {
+			for j := int(s.patchSlot[k]); j < labelRepeats; j += l.degree {
 				copy(body[j*NodeSize:j*NodeSize+NodeSize], src)
 			}
 		}
@@ -164,6 +182,27 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 		h[31] &= 0x3f
 		copy(l.cur[v*NodeSize:v*NodeSize+NodeSize], h[:])
 		l.labelled.Store(v + 1)
+		if l.parked.Load() && l.claimed.Load()-(v+1) <= ringSize/2 {
+			select {
+			case l.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	return nil
+}
+
+// obtain makes the message of node v ready in s: by gathering it here if the gatherer has not claimed it, or
+// by waiting for the gatherer, which is in the middle of it.
+func (l *layerLabeler) obtain(s *ringSlot, v uint64) {
+	if l.claimed.CompareAndSwap(v, v+1) {
+		l.stolen++
+		l.fill(s, v, v)
+		return
+	}
+	for spins := 0; s.ready.Load() != v+1; spins++ {
+		if spins > spinLimit {
+			runtime.Gosched()
+		}
+	}
 }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"sealfleet/seal/sdr"
+	"sealfleet/storiface"
+)
+
+// benchPC1Cmd labels a random replica (PC1) and compares the time per node with the SHA-256 floor.
+var benchPC1Cmd = &cli.Command{
+	Name:  "pc1",
+	Usage: "label a random replica (PC1) in a temp dir; report ns/node against bare SHA-256 and peak RSS",
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "sector-size", Required: true, Usage: "2KiB, 8MiB, 512MiB, 32GiB or 64GiB"},
+		&cli.StringFlag{Name: "proof", Value: "v1.1", Usage: "proof family: v1, v1.1 or synthetic"},
+		&cli.StringFlag{Name: "tmp-dir", Value: os.TempDir(), Usage: "directory for the temporary layer files"},
+		&cli.StringFlag{Name: "parents-cache", Usage: "parents cache directory (default $" + sdr.ParentCacheEnv +
+			" or ~/.sealfleet/parents)"},
+		&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+	},
+	Action: func(cctx *cli.Context) error {
+		cfg, err := sdrConfigFromFlags(cctx)
+		if err != nil {
+			return err
+		}
+		res, err := sdr.BenchPC1(cctx.Context, cfg, cctx.String("parents-cache"), cctx.String("tmp-dir"))
+		if err != nil {
+			return err
+		}
+		if cctx.Bool("json") {
+			return json.NewEncoder(cctx.App.Writer).Encode(res)
+		}
+		w := cctx.App.Writer
+		fmt.Fprintf(w, "nodes %d, layers %d, cores %d\n", res.Nodes, res.Layers, res.Cores)
+		fmt.Fprintf(w, "seconds %.2f, nsPerNode %.1f, shaNsPerNode %.1f (before %.1f, after %.1f), ratio %.3f\n",
+			res.Seconds, res.NsPerNode, res.ShaNsPerNode, res.ShaNsPerNodeBefore, res.ShaNsPerNodeAfter, res.Ratio)
+		fmt.Fprintf(w, "peakRSSBytes %d (%.1f MiB; parents cache %.1f MiB)\n",
+			res.PeakRSSBytes, float64(res.PeakRSSBytes)/(1<<20), float64(res.ParentsCacheBytes)/(1<<20))
+		what := "verified"
+		if res.ParentsCacheGenerated {
+			what = "generated"
+		}
+		fmt.Fprintf(w, "parents cache %s in %.2f s; hasher gathered %d nodes itself\n",
+			what, res.ParentsCacheSeconds, res.HasherGathered)
+		return nil
+	},
+}
+
+// sdrConfigFromFlags reads --sector-size and --proof into a graph configuration.
+func sdrConfigFromFlags(cctx *cli.Context) (sdr.Config, error) {
+	size, err := storiface.ParseSectorSize(cctx.String("sector-size"))
+	if err != nil {
+		return sdr.Config{}, fmt.Errorf("--sector-size: %w", err)
+	}
+	kind := storiface.ProofKind(cctx.String("proof"))
+	switch kind {
+	case storiface.ProofV1, storiface.ProofV1_1, storiface.ProofSynthetic:
+	default:
+		return sdr.Config{}, fmt.Errorf("--proof %q: accepted are v1, v1.1, synthetic", kind)
+	}
+	proof, err := storiface.SealProofFor(size, kind)
+	if err != nil {
+		return sdr.Config{}, fmt.Errorf("--proof: %w", err)
+	}
+	return sdr.ConfigFor(proof)
+}
