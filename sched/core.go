@@ -315,3 +315,21 @@ func (c *Core) Queued() int { return len(c.queue) }
 
 // Live returns the number of requests not yet done.
 func (c *Core) Live() int { return len(c.reqs) }
+
+// Drain removes every request that has not started (queued or waiting) and returns them, for a driver that is
+// closing. Preparing and running requests stay until PrepareDone / WorkDone.
+func (c *Core) Drain() []*Request {
+	var out []*Request
+	for _, h := range c.handles {
+		c.returnWaiting(h)
+	}
+	for _, r := range c.queue {
+		if r.state == StateQueued {
+			r.state = StateDone
+			delete(c.reqs, r.ID)
+			out = append(out, r)
+		}
+	}
+	c.queue.compact()
+	return out
+}

@@ -21,12 +21,13 @@ type filterResult struct {
 
 // Step runs the core after a batch of events at time now: waiting tasks start where resources freed up, starved
 // requests take reservations, queued requests are placed, waiting tasks move to workers that can start them
-// sooner. It returns the actions to carry out; the slice is reused by the next Step.
+// sooner. It returns the actions to carry out (including those PrepareDone produced since the last Step), in a
+// fresh slice the caller owns.
 func (c *Core) Step(now time.Time) []Action {
 	c.now = now
-	c.actions = c.actions[:0]
+	defer func() { c.actions = c.actions[:0] }()
 	if !c.dirty && !c.starvationDue() {
-		return c.actions
+		return append([]Action(nil), c.actions...)
 	}
 	c.dirty = false
 	c.pass++
@@ -50,7 +51,7 @@ func (c *Core) Step(now time.Time) []Action {
 	}
 	c.queue.compact()
 	c.rebalance()
-	return c.actions
+	return append([]Action(nil), c.actions...)
 }
 
 // NextWakeup returns when a Step would do something without any new event (a request reaching the starvation

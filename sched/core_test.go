@@ -1,0 +1,453 @@
+package sched
+
+import (
+	"testing"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"sealfleet/storiface"
+)
+
+var (
+	bigBox = box{name: "big", cpus: 64, memGiB: 512, tasks: allTasks}
+	pc1Box = func(name string) box {
+		return box{name: name, cpus: 64, memGiB: 512, tasks: []storiface.TaskType{storiface.TTPreCommit1}}
+	}
+)
+
+func TestOnePC1(t *testing.T) {
+	h := newHarness(t, CoreConfig{}, bigBox)
+	r := h.req(storiface.TTPreCommit1, 0, nil)
+	acts := h.step()
+	if len(acts) != 1 || acts[0].Kind != ActWork || acts[0].Worker != wid("big") {
+		t.Fatalf("actions = %+v", acts)
+	}
+	if r.State() != StateRunning {
+		t.Fatalf("state = %v", r.State())
+	}
+	h.finish(r)
+	if h.c.Live() != 0 {
+		t.Fatal("request still live")
+	}
+}
+
+func TestPC1OnOnlyCapableWorker(t *testing.T) {
+	capable := box{name: "capable", cpus: 16, memGiB: 128, tasks: []storiface.TaskType{storiface.TTPreCommit1}}
+	other := box{name: "other", cpus: 16, memGiB: 128, tasks: []storiface.TaskType{storiface.TTPreCommit2}}
+	for _, tc := range []struct {
+		name  string
+		order []box
+	}{{"capable first", []box{capable, other}}, {"capable second", []box{other, capable}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, CoreConfig{}, tc.order...)
+			r := h.req(storiface.TTPreCommit1, 0, nil)
+			h.step()
+			if got := h.workerOf(r); got != "capable" {
+				t.Fatalf("PC1 ran on %q", got)
+			}
+		})
+	}
+}
+
+func TestThreadsBlock(t *testing.T) {
+	// 12 cores: PC2 takes 92 % = 11 threads. PC1 overridden to 4 threads (multicore SDR): 11+4 > 12 both ways.
+	b := box{name: "w", cpus: 12, memGiB: 512, tasks: allTasks,
+		overrides: map[storiface.TaskType]map[abi.RegisteredSealProof]storiface.Resources{
+			storiface.TTPreCommit1: {spt32: {MinMemory: 56 << 30, MaxMemory: 64 << 30, MaxParallelism: 4,
+				BaseMinMemory: 10 << 20}}}}
+	for _, tc := range []struct {
+		name          string
+		first, second storiface.TaskType
+	}{
+		{"PC1 blocks PC2", storiface.TTPreCommit1, storiface.TTPreCommit2},
+		{"PC2 blocks PC1", storiface.TTPreCommit2, storiface.TTPreCommit1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, CoreConfig{}, b)
+			first := h.req(tc.first, 0, nil)
+			h.step()
+			second := h.req(tc.second, 0, nil)
+			h.step()
+			if first.State() != StateRunning || second.State() == StateRunning {
+				t.Fatalf("first %v, second %v", first.State(), second.State())
+			}
+			h.finish(first)
+			h.step()
+			if second.State() != StateRunning {
+				t.Fatalf("second did not start after first finished: %v", second.State())
+			}
+		})
+	}
+}
+
+func TestOnlyAsManyPC1AsFit(t *testing.T) {
+	// 128GiB, no swap: PC1 32GiB needs 64GiB of memory+swap → 1 fits (the 10MiB base tips the second).
+	for _, tc := range []struct {
+		name    string
+		b       box
+		want    int
+		windows int
+	}{
+		{"128GiB takes 1", box{name: "w", cpus: 16, memGiB: 128, tasks: allTasks}, 1, 2},
+		{"256GiB takes 3", box{name: "w", cpus: 16, memGiB: 256, tasks: allTasks}, 3, 2},
+		{"16 cores 1TiB takes 16", box{name: "w", cpus: 16, memGiB: 1200, tasks: allTasks}, 16, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, CoreConfig{Windows: tc.windows}, tc.b)
+			for i := 0; i < 40; i++ {
+				h.req(storiface.TTPreCommit1, 0, nil)
+			}
+			h.step()
+			if got := len(h.running); got != tc.want {
+				t.Fatalf("running %d PC1s, want %d", got, tc.want)
+			}
+			// Windows hold at most one worker's worth each; the rest stays queued.
+			if got, want := h.c.Queued(), max(0, 40-tc.want*(1+tc.windows)); got != want {
+				t.Fatalf("queued %d, want %d", got, want)
+			}
+		})
+	}
+}
+
+func TestPriorityOrdering(t *testing.T) {
+	h := newHarness(t, CoreConfig{}, box{name: "w", cpus: 16, memGiB: 128, tasks: allTasks})
+	low := h.req(storiface.TTPreCommit1, 0, nil)
+	h.now = h.now.Add(time.Second)
+	deal := h.req(storiface.TTPreCommit1, DealSectorPriority, nil)
+	h.step()
+	if deal.State() != StateRunning || low.State() == StateRunning {
+		t.Fatalf("deal %v, low %v", deal.State(), low.State())
+	}
+	// Same priority: task order (PC2 before PC1), then age.
+	h2 := newHarness(t, CoreConfig{}, box{name: "w", cpus: 16, memGiB: 128, tasks: allTasks,
+		overrides: map[storiface.TaskType]map[abi.RegisteredSealProof]storiface.Resources{
+			storiface.TTPreCommit2: {spt32: {MinMemory: 64 << 30, MaxMemory: 100 << 30, MaxParallelism: 1}}}})
+	pc1 := h2.req(storiface.TTPreCommit1, 0, nil)
+	h2.now = h2.now.Add(time.Second)
+	pc2 := h2.req(storiface.TTPreCommit2, 0, nil)
+	h2.step()
+	if pc2.State() != StateRunning || pc1.State() == StateRunning {
+		t.Fatalf("pc2 %v, pc1 %v", pc2.State(), pc1.State())
+	}
+}
+
+func TestWindowCompaction(t *testing.T) {
+	// One PC1 fits at a time; window 0 and window 1 hold one waiting PC1 each.
+	h := newHarness(t, CoreConfig{}, box{name: "w", cpus: 16, memGiB: 128, tasks: allTasks})
+	var rs []*Request
+	for i := 0; i < 3; i++ {
+		rs = append(rs, h.req(storiface.TTPreCommit1, 0, nil))
+	}
+	h.step()
+	if rs[1].window != 0 || rs[2].window != 1 {
+		t.Fatalf("windows: %d %d", rs[1].window, rs[2].window)
+	}
+	h.finish(rs[0])
+	h.step()
+	if rs[1].State() != StateRunning {
+		t.Fatalf("window 0 task did not start: %v", rs[1].State())
+	}
+	if rs[2].State() != StateWaiting || rs[2].window != 0 {
+		t.Fatalf("window 1 task not compacted into window 0: %v window %d", rs[2].State(), rs[2].window)
+	}
+}
+
+func TestDisableReturnsTasksThenReenable(t *testing.T) {
+	a := box{name: "a", cpus: 16, memGiB: 128, tasks: allTasks}
+	b := box{name: "b", cpus: 16, memGiB: 128, tasks: allTasks}
+	h := newHarness(t, CoreConfig{}, a)
+	r1 := h.req(storiface.TTPreCommit1, 0, nil)
+	r2 := h.req(storiface.TTPreCommit1, 0, nil)
+	h.step()
+	if r2.State() != StateWaiting {
+		t.Fatalf("r2 %v", r2.State())
+	}
+	h.addWorker(b)
+	if err := h.c.DisableWorker(wid("a")); err != nil {
+		t.Fatal(err)
+	}
+	h.step()
+	if got := h.workerOf(r2); got != "b" {
+		t.Fatalf("r2 went to %q, want b", got)
+	}
+	// r1 keeps running on the disabled worker until it reports done; nothing new goes there.
+	r3 := h.req(storiface.TTPreCommit1, 0, nil)
+	h.finish(r1)
+	h.step()
+	if r3.State() != StateWaiting || r3.Worker() != wid("b") {
+		t.Fatalf("r3 %v on %v", r3.State(), r3.Worker())
+	}
+	if err := h.c.EnableWorker(wid("a")); err != nil {
+		t.Fatal(err)
+	}
+	h.step()
+	if got := h.workerOf(r3); got != "a" {
+		t.Fatalf("r3 went to %q after re-enable, want a", got)
+	}
+}
+
+func TestNoPileOnOneMachine(t *testing.T) {
+	// 40 PC1s and 4 equal machines (7 PC1 fit on each): they must spread, 7 running on each, none left idle.
+	boxes := []box{pc1Box("m1"), pc1Box("m2"), pc1Box("m3"), pc1Box("m4")}
+	for _, assigner := range []string{AssignerUtilization, AssignerSpread} {
+		t.Run(assigner, func(t *testing.T) {
+			h := newHarness(t, CoreConfig{Assigner: assigner}, boxes...)
+			for i := 0; i < 40; i++ {
+				h.req(storiface.TTPreCommit1, 0, nil)
+			}
+			h.step()
+			per := h.perWorker(boxes...)
+			for _, b := range boxes {
+				if per[b.name] != 7 {
+					t.Fatalf("running per worker = %v, want 7 each", per)
+				}
+			}
+		})
+	}
+	t.Run("one at a time", func(t *testing.T) {
+		h := newHarness(t, CoreConfig{}, boxes...)
+		for i := 0; i < 8; i++ {
+			h.req(storiface.TTPreCommit1, 0, nil)
+			h.step()
+		}
+		per := h.perWorker(boxes...)
+		for _, b := range boxes {
+			if per[b.name] != 2 {
+				t.Fatalf("running per worker = %v, want 2 each", per)
+			}
+		}
+	})
+}
+
+func TestStuckInBusyWindowMoves(t *testing.T) {
+	// busy takes one PC1 at a time and has one waiting; when free joins (or frees up), the waiting one moves.
+	busy := box{name: "busy", cpus: 16, memGiB: 128, tasks: allTasks}
+	free := box{name: "free", cpus: 16, memGiB: 128, tasks: allTasks}
+	h := newHarness(t, CoreConfig{}, busy, free)
+	// Occupy free with a long PC2-like job so the second PC1 waits on busy, then release free.
+	hog := h.req(storiface.TTPreCommit1, 0, nil)
+	h.step()
+	r1 := h.req(storiface.TTPreCommit1, 0, nil)
+	h.step()
+	r2 := h.req(storiface.TTPreCommit1, 0, nil)
+	h.step()
+	if r2.State() != StateWaiting {
+		t.Fatalf("r2 %v", r2.State())
+	}
+	waitingOn := r2.Worker()
+	// Finish the job on the worker r2 is NOT waiting on: r2 must move there and start.
+	other := hog
+	if h.running[hog.ID] == waitingOn {
+		other = r1
+	}
+	h.finish(other)
+	h.step()
+	if r2.State() != StateRunning || h.running[r2.ID] == waitingOn {
+		t.Fatalf("r2 %v on %v (was waiting on %v)", r2.State(), h.running[r2.ID], waitingOn)
+	}
+}
+
+func TestQueuedWithOpenWindowsGetsAssigned(t *testing.T) {
+	// Windows full and requests queued; as soon as anything frees up, the queue moves in the same step: no
+	// state with a free worker, an open window and a queued request survives a Step.
+	h := newHarness(t, CoreConfig{Windows: 1}, box{name: "w", cpus: 16, memGiB: 128, tasks: allTasks})
+	var rs []*Request
+	for i := 0; i < 5; i++ {
+		rs = append(rs, h.req(storiface.TTPreCommit1, 0, nil))
+	}
+	h.step()
+	if h.c.Queued() != 3 {
+		t.Fatalf("queued %d, want 3", h.c.Queued())
+	}
+	for i := 0; i < 4; i++ {
+		h.finish(rs[i])
+		h.step()
+		if rs[i+1].State() != StateRunning {
+			t.Fatalf("request %d not started after %d finished: %v", i+1, i, rs[i+1].State())
+		}
+		wantQueued := max(0, 3-(i+1))
+		if h.c.Queued() != wantQueued {
+			t.Fatalf("after %d: queued %d, want %d", i, h.c.Queued(), wantQueued)
+		}
+	}
+}
+
+func TestStarvationReservation(t *testing.T) {
+	// 16 cores; PC2 needs 14 threads. A stream of 1-thread APs keeps at least 3 threads busy forever, so without
+	// a reservation PC2 never starts. With StarvationAfter it reserves and starts once enough APs drain.
+	run := func(starve time.Duration) (*harness, *Request) {
+		h := newHarness(t, CoreConfig{StarvationAfter: starve, Windows: 1},
+			box{name: "w", cpus: 16, memGiB: 512, tasks: allTasks})
+		var aps []*Request
+		for i := 0; i < 4; i++ {
+			aps = append(aps, h.req(storiface.TTAddPiece, 0, nil))
+		}
+		h.step()
+		pc2 := h.req(storiface.TTPreCommit2, -1, nil) // lower priority than the APs: it would lose every time
+		for round := 0; round < 20; round++ {
+			h.now = h.now.Add(time.Minute)
+			aps = append(aps, h.req(storiface.TTAddPiece, 0, nil))
+			h.finish(aps[0])
+			aps = aps[1:]
+			h.step()
+			if pc2.State() == StateRunning {
+				break
+			}
+			// drop APs that were not started to keep the stream bounded
+			kept := aps[:0]
+			for _, r := range aps {
+				if r.State() == StateRunning {
+					kept = append(kept, r)
+				}
+			}
+			aps = kept
+		}
+		return h, pc2
+	}
+	if _, pc2 := run(0); pc2.State() == StateRunning {
+		t.Fatal("without a starvation bound PC2 started: the test does not starve it")
+	}
+	h, pc2 := run(5 * time.Minute)
+	if pc2.State() != StateRunning {
+		t.Fatalf("PC2 still %v after 20 minutes with a 5-minute starvation bound", pc2.State())
+	}
+	if waited := h.now.Sub(pc2.Added); waited > 10*time.Minute {
+		t.Fatalf("PC2 waited %s", waited)
+	}
+}
+
+func TestSpaceClaimRace(t *testing.T) {
+	// Two workers share nothing; each has one sealing path. The index offers both paths (each has room for one
+	// sector). Four PC1s arrive in one pass: without the ledger all four would pass the alloc filter on the first
+	// worker; with it only one goes to each path and the rest wait for space.
+	a := box{name: "a", cpus: 64, memGiB: 1024, tasks: allTasks, paths: []storiface.ID{"pa"}}
+	b := box{name: "b", cpus: 64, memGiB: 1024, tasks: allTasks, paths: []storiface.ID{"pb"}}
+	need := (storiface.FTSealed | storiface.FTCache).SealSpaceUse(32 << 30)
+	for _, tc := range []struct {
+		name string
+		idx  Index
+	}{
+		{"no space reports: one claim per path", &fakeIndex{alloc: []storiface.ID{"pa", "pb"}}},
+		{"byte-exact: room for one and a half", spaceIndex{&fakeIndex{alloc: []storiface.ID{"pa", "pb"},
+			free: map[storiface.ID]int64{"pa": int64(need * 3 / 2), "pb": int64(need * 3 / 2)}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, CoreConfig{}, a, b)
+			h.prep = true
+			var rs []*Request
+			for i := 0; i < 4; i++ {
+				rs = append(rs, h.req(storiface.TTPreCommit1, 0,
+					NewAllocSelector(tc.idx, storiface.FTSealed|storiface.FTCache, storiface.PathSealing)))
+			}
+			// Hold the prepare step open: claims are released only when the work starts.
+			acts := h.c.Step(h.now)
+			per := map[storiface.WorkerID]int{}
+			for _, act := range acts {
+				per[act.Worker]++
+			}
+			if len(acts) != 2 || per[wid("a")] != 1 || per[wid("b")] != 1 {
+				t.Fatalf("actions %d, per worker %v; want one per path", len(acts), per)
+			}
+			if h.c.Queued() != 2 {
+				t.Fatalf("queued %d, want 2", h.c.Queued())
+			}
+			d := h.c.Diag()
+			found := false
+			for _, dr := range d.Requests {
+				for _, rej := range dr.Rejections {
+					found = found || rej.Reason == ReasonSelector
+				}
+			}
+			if !found {
+				t.Fatalf("diag has no selector rejection: %+v", d.Requests)
+			}
+		})
+	}
+}
+
+func TestDiagReasons(t *testing.T) {
+	small := box{name: "small", cpus: 4, memGiB: 16, tasks: allTasks}
+	noPC1 := box{name: "nopc1", cpus: 64, memGiB: 512, tasks: []storiface.TaskType{storiface.TTCommit2}}
+	off := box{name: "off", cpus: 64, memGiB: 512, tasks: allTasks}
+	full := box{name: "full", cpus: 16, memGiB: 128, tasks: allTasks}
+	h := newHarness(t, CoreConfig{Windows: 1}, small, noPC1, off, full)
+	if err := h.c.DisableWorker(wid("off")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		h.req(storiface.TTPreCommit1, 0, nil)
+	}
+	h.step()
+	d := h.c.Diag()
+	var queued *DiagRequest
+	for i := range d.Requests {
+		if d.Requests[i].State == "queued" {
+			queued = &d.Requests[i]
+		}
+	}
+	if queued == nil {
+		t.Fatalf("no queued request in %+v", d.Requests)
+	}
+	want := map[string]Reason{"small": ReasonTooSmall, "nopc1": ReasonTaskUnsupported, "off": ReasonDisabled,
+		"full": ReasonNoCapacity}
+	for _, rej := range queued.Rejections {
+		if want[rej.Hostname] != rej.Reason {
+			t.Errorf("%s: reason %s (%s), want %s", rej.Hostname, rej.Reason, rej.Detail, want[rej.Hostname])
+		}
+	}
+	if len(d.OpenWindows) != 4 || len(d.Assignments) != 2 {
+		t.Fatalf("windows %d assignments %d", len(d.OpenWindows), len(d.Assignments))
+	}
+}
+
+func TestExistingSelectorPrefersHolder(t *testing.T) {
+	idx := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{}, alloc: []storiface.ID{"pa", "pb", "pc"}}
+	boxes := []box{
+		{name: "a", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pa"}},
+		{name: "b", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pb"}},
+		{name: "c", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pc"}},
+	}
+	for _, tc := range []struct {
+		name       string
+		holder     storiface.ID
+		allowFetch bool
+		want       string
+	}{
+		{"holder b, fetch allowed", "pb", true, "b"},
+		{"holder c, no fetch", "pc", false, "c"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, CoreConfig{}, boxes...)
+			sector := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(h.n + 1)}
+			idx.holds[sector] = []storiface.ID{tc.holder}
+			r := h.req(storiface.TTPreCommit2, 0,
+				NewExistingSelector(idx, sector, storiface.FTCache|storiface.FTSealed, tc.allowFetch))
+			h.step()
+			if got := h.workerOf(r); got != tc.want {
+				t.Fatalf("ran on %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	boxes := []box{pc1Box("m1"), pc1Box("m2"), pc1Box("m3")}
+	run := func() []storiface.WorkerID {
+		h := newHarness(t, CoreConfig{Seed: 7}, boxes...)
+		for i := 0; i < 10; i++ {
+			h.req(storiface.TTPreCommit1, 0, nil)
+		}
+		var out []storiface.WorkerID
+		for _, a := range h.step() {
+			out = append(out, a.Worker)
+		}
+		return out
+	}
+	a, b := run(), run()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("run differs at %d", i)
+		}
+	}
+}
