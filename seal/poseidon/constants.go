@@ -46,6 +46,9 @@ type Constants struct {
 	partialRC []fr.Element   // one scalar per partial round, added to s0
 	pre       matrix         // linear layer of the last first-half full round
 	sparse    []sparseMatrix // linear layer of each partial round
+
+	intForm *intMDS // integer-MDS form (nil if unavailable for this width)
+	useInt  bool    // Hash uses intForm
 }
 
 var (
@@ -100,6 +103,8 @@ func newConstants(arity int) (*Constants, error) {
 	if err := c.optimise(); err != nil {
 		return nil, err
 	}
+	c.intForm = newIntMDS(c)
+	c.useInt = c.intForm != nil && t >= intMinWidth
 	return c, nil
 }
 

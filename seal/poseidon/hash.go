@@ -68,6 +68,14 @@ func (c *Constants) Hash(in []fr.Element) fr.Element {
 	if len(in) != c.arity {
 		panic(fmt.Sprintf("poseidon: %d inputs for arity %d", len(in), c.arity))
 	}
+	if c.useInt {
+		return c.hashInt(in)
+	}
+	return c.hashSparse(in)
+}
+
+// hashSparse is Hash in the sparse partial-round form.
+func (c *Constants) hashSparse(in []fr.Element) fr.Element {
 	t, half := c.width, FullRounds/2
 	var s state
 	s[0] = c.domainTag

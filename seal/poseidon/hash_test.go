@@ -3,6 +3,7 @@ package poseidon
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"math/rand"
 	"testing"
@@ -165,5 +166,52 @@ func BenchmarkHash(b *testing.B) {
 				in[0] = c.hashReference(in)
 			}
 		})
+	}
+}
+
+// TestFormsAgree checks the sparse and integer-MDS forms against the
+// reference permutation on random inputs for every supported arity.
+func TestFormsAgree(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for arity := 1; arity <= MaxArity; arity++ {
+		c := MustConstants(arity)
+		in := make([]fr.Element, arity)
+		for n := 0; n < 3; n++ {
+			for i := range in {
+				in[i].SetRandom()
+				if rng.Intn(4) == 0 {
+					in[i].SetZero()
+					in[i].Sub(&in[i], new(fr.Element).SetOne()) // r − 1
+				}
+			}
+			ref := c.hashReference(in)
+			if got := c.hashSparse(in); !got.Equal(&ref) {
+				t.Fatalf("arity %d: sparse form differs", arity)
+			}
+			if c.intForm != nil {
+				if got := c.hashInt(in); !got.Equal(&ref) {
+					t.Fatalf("arity %d: integer-MDS form differs", arity)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkForms(b *testing.B) {
+	for _, arity := range []int{2, 4, 8, 11} {
+		c := MustConstants(arity)
+		in := seq(arity)
+		b.Run(fmt.Sprintf("sparse-%d", arity), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				in[0] = c.hashSparse(in)
+			}
+		})
+		if c.intForm != nil {
+			b.Run(fmt.Sprintf("int-%d", arity), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					in[0] = c.hashInt(in)
+				}
+			})
+		}
 	}
 }
