@@ -10,6 +10,8 @@ package api
 import (
 	"context"
 	"errors"
+
+	"github.com/filecoin-project/go-jsonrpc/auth"
 )
 
 // Version is the API version both sides report; a client refuses a server with a different major version.
@@ -23,4 +25,10 @@ type Common interface {
 	// Version returns the API version string.
 	// perm:read
 	Version(ctx context.Context) (string, error)
+	// AuthVerify returns the permissions a token grants (workers verify the tokens they receive this way).
+	// perm:read
+	AuthVerify(ctx context.Context, token string) ([]auth.Permission, error)
+	// AuthNew signs a token granting perms.
+	// perm:admin
+	AuthNew(ctx context.Context, perms []auth.Permission) (string, error)
 }

@@ -96,8 +96,11 @@ func validPerm(p auth.Permission) bool {
 	return false
 }
 
-// Verifier returns the token check go-jsonrpc's auth.Handler calls.
-func Verifier(secret []byte) func(ctx context.Context, token string) ([]auth.Permission, error) {
+// VerifyFunc checks a token and returns the permissions it grants.
+type VerifyFunc func(ctx context.Context, token string) ([]auth.Permission, error)
+
+// Verifier returns a VerifyFunc that checks tokens against secret.
+func Verifier(secret []byte) VerifyFunc {
 	return func(_ context.Context, token string) ([]auth.Permission, error) { return VerifyToken(secret, token) }
 }
 
@@ -105,6 +108,11 @@ func Verifier(secret []byte) func(ctx context.Context, token string) ([]auth.Per
 // carrying a token, as "Authorization: Bearer <token>" or a "token" query parameter, that grants perm. Others get
 // 401 (no or bad token) or 403 (token without perm).
 func RequirePerm(secret []byte, perm auth.Permission) func(http.Handler) http.Handler {
+	return RequirePermWith(Verifier(secret), perm)
+}
+
+// RequirePermWith is RequirePerm with any token check (a worker verifies through its manager).
+func RequirePermWith(verify VerifyFunc, perm auth.Permission) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -115,7 +123,7 @@ func RequirePerm(secret []byte, perm auth.Permission) func(http.Handler) http.Ha
 				http.Error(w, "missing API token", http.StatusUnauthorized)
 				return
 			}
-			perms, err := VerifyToken(secret, tok)
+			perms, err := verify(r.Context(), tok)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusUnauthorized)
 				return

@@ -4,6 +4,7 @@ package api
 
 import (
 	context "context"
+	auth "github.com/filecoin-project/go-jsonrpc/auth"
 	abi "github.com/filecoin-project/go-state-types/abi"
 	uuid "github.com/google/uuid"
 	cid "github.com/ipfs/go-cid"
@@ -18,7 +19,25 @@ type CommonStruct struct {
 
 // CommonMethods holds one function per method of Common, tagged with the permission it needs.
 type CommonMethods struct {
-	Version func(context.Context) (string, error) `perm:"read"`
+	AuthNew    func(context.Context, []auth.Permission) (string, error) `perm:"admin"`
+	AuthVerify func(context.Context, string) ([]auth.Permission, error) `perm:"read"`
+	Version    func(context.Context) (string, error)                    `perm:"read"`
+}
+
+// AuthNew calls Internal.AuthNew.
+func (s *CommonStruct) AuthNew(p0 context.Context, p1 []auth.Permission) (string, error) {
+	if s.Internal.AuthNew == nil {
+		return *new(string), ErrNotSupported
+	}
+	return s.Internal.AuthNew(p0, p1)
+}
+
+// AuthVerify calls Internal.AuthVerify.
+func (s *CommonStruct) AuthVerify(p0 context.Context, p1 string) ([]auth.Permission, error) {
+	if s.Internal.AuthVerify == nil {
+		return *new([]auth.Permission), ErrNotSupported
+	}
+	return s.Internal.AuthVerify(p0, p1)
 }
 
 // Version calls Internal.Version.
@@ -41,6 +60,8 @@ type ManagerStruct struct {
 type ManagerMethods struct {
 	Abort                  func(context.Context, storiface.CallID) error                                                                                                                      `perm:"admin"`
 	AddPiece               func(context.Context, storiface.SectorRef, []abi.UnpaddedPieceSize, abi.UnpaddedPieceSize, storiface.PieceData) (abi.PieceInfo, error)                             `perm:"admin"`
+	AuthNew                func(context.Context, []auth.Permission) (string, error)                                                                                                           `perm:"admin"`
+	AuthVerify             func(context.Context, string) ([]auth.Permission, error)                                                                                                           `perm:"read"`
 	FinalizeSector         func(context.Context, storiface.SectorRef) error                                                                                                                   `perm:"admin"`
 	MoveStorage            func(context.Context, storiface.SectorRef, storiface.SectorFileType) error                                                                                         `perm:"admin"`
 	ReleaseUnsealed        func(context.Context, storiface.SectorRef, []storiface.Range) error                                                                                                `perm:"admin"`
@@ -97,6 +118,22 @@ func (s *ManagerStruct) AddPiece(p0 context.Context, p1 storiface.SectorRef, p2 
 		return *new(abi.PieceInfo), ErrNotSupported
 	}
 	return s.Internal.AddPiece(p0, p1, p2, p3, p4)
+}
+
+// AuthNew calls Internal.AuthNew.
+func (s *ManagerStruct) AuthNew(p0 context.Context, p1 []auth.Permission) (string, error) {
+	if s.Internal.AuthNew == nil {
+		return *new(string), ErrNotSupported
+	}
+	return s.Internal.AuthNew(p0, p1)
+}
+
+// AuthVerify calls Internal.AuthVerify.
+func (s *ManagerStruct) AuthVerify(p0 context.Context, p1 string) ([]auth.Permission, error) {
+	if s.Internal.AuthVerify == nil {
+		return *new([]auth.Permission), ErrNotSupported
+	}
+	return s.Internal.AuthVerify(p0, p1)
 }
 
 // FinalizeSector calls Internal.FinalizeSector.
@@ -653,6 +690,8 @@ type WorkerStruct struct {
 type WorkerMethods struct {
 	AbortCall             func(context.Context, storiface.CallID) error                                                                                                                  `perm:"admin"`
 	AddPiece              func(context.Context, storiface.SectorRef, []abi.UnpaddedPieceSize, abi.UnpaddedPieceSize, storiface.PieceData) (storiface.CallID, error)                      `perm:"admin"`
+	AuthNew               func(context.Context, []auth.Permission) (string, error)                                                                                                       `perm:"admin"`
+	AuthVerify            func(context.Context, string) ([]auth.Permission, error)                                                                                                       `perm:"read"`
 	DataCid               func(context.Context, abi.UnpaddedPieceSize, storiface.PieceData) (storiface.CallID, error)                                                                    `perm:"admin"`
 	Enabled               func(context.Context) (bool, error)                                                                                                                            `perm:"admin"`
 	Fetch                 func(context.Context, storiface.SectorRef, storiface.SectorFileType, storiface.PathType, storiface.AcquireMode) (storiface.CallID, error)                      `perm:"admin"`
@@ -695,6 +734,22 @@ func (s *WorkerStruct) AddPiece(p0 context.Context, p1 storiface.SectorRef, p2 [
 		return *new(storiface.CallID), ErrNotSupported
 	}
 	return s.Internal.AddPiece(p0, p1, p2, p3, p4)
+}
+
+// AuthNew calls Internal.AuthNew.
+func (s *WorkerStruct) AuthNew(p0 context.Context, p1 []auth.Permission) (string, error) {
+	if s.Internal.AuthNew == nil {
+		return *new(string), ErrNotSupported
+	}
+	return s.Internal.AuthNew(p0, p1)
+}
+
+// AuthVerify calls Internal.AuthVerify.
+func (s *WorkerStruct) AuthVerify(p0 context.Context, p1 string) ([]auth.Permission, error) {
+	if s.Internal.AuthVerify == nil {
+		return *new([]auth.Permission), ErrNotSupported
+	}
+	return s.Internal.AuthVerify(p0, p1)
 }
 
 // DataCid calls Internal.DataCid.

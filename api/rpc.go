@@ -14,25 +14,26 @@ import (
 const Namespace = "Sealfleet"
 
 // ManagerHandler serves m's API over HTTP POST and WebSocket, checking each call's permission against the JWT in
-// the Authorization header (or token query parameter). A request with a bad token gets 401; a call the token's
-// permissions do not cover (or any call without a token) fails with a "missing permission" error.
-func ManagerHandler(m Manager, secret []byte) http.Handler {
+// the Authorization header (or token query parameter) as verify (Verifier(secret) on the manager) reads it. A
+// request with a bad token gets 401; a call the token's permissions do not cover (or any call without a token)
+// fails with a "missing permission" error.
+func ManagerHandler(m Manager, verify VerifyFunc) http.Handler {
 	var p ManagerStruct
 	auth.PermissionedProxy(AllPermissions, DefaultPerms, m, &p.Internal)
-	return rpcHandler(&p, secret)
+	return rpcHandler(&p, verify)
 }
 
 // WorkerHandler serves w's API like ManagerHandler.
-func WorkerHandler(w Worker, secret []byte) http.Handler {
+func WorkerHandler(w Worker, verify VerifyFunc) http.Handler {
 	var p WorkerStruct
 	auth.PermissionedProxy(AllPermissions, DefaultPerms, w, &p.Internal)
-	return rpcHandler(&p, secret)
+	return rpcHandler(&p, verify)
 }
 
-func rpcHandler(proxy any, secret []byte) http.Handler {
+func rpcHandler(proxy any, verify VerifyFunc) http.Handler {
 	srv := jsonrpc.NewServer()
 	srv.Register(Namespace, proxy)
-	return &auth.Handler{Verify: Verifier(secret), Next: srv.ServeHTTP}
+	return &auth.Handler{Verify: verify, Next: srv.ServeHTTP}
 }
 
 // ClientCloser closes an RPC client's connection.

@@ -33,7 +33,7 @@ func secretFor(t *testing.T, b byte) []byte {
 
 func TestManagerRPCAuth(t *testing.T) {
 	secret := secretFor(t, 1)
-	srv := httptest.NewServer(ManagerHandler(&fakeManager{}, secret))
+	srv := httptest.NewServer(ManagerHandler(&fakeManager{}, Verifier(secret)))
 	defer srv.Close()
 
 	token := func(perms []auth.Permission, key []byte) string {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/filecoin-project/go-jsonrpc/auth"
 	"github.com/google/uuid"
 
 	"sealfleet/api"
@@ -67,6 +68,8 @@ type Deps struct {
 	DB *db.DB
 	// Shutdown, if set, is called by the Shutdown API method.
 	Shutdown func()
+	// Verify, if set, checks API tokens (AuthVerify).
+	Verify api.VerifyFunc
 }
 
 // LocalWorker runs calls. It implements api.Worker.
@@ -319,4 +322,17 @@ func (l *LocalWorker) Shutdown(context.Context) error {
 func (l *LocalWorker) notifyLocked() {
 	close(l.changed)
 	l.changed = make(chan struct{})
+}
+
+// AuthVerify checks a token with the worker's verifier (Deps.Verify, normally the manager's AuthVerify).
+func (l *LocalWorker) AuthVerify(ctx context.Context, token string) ([]auth.Permission, error) {
+	if l.deps.Verify == nil {
+		return nil, errors.New("this worker cannot verify tokens")
+	}
+	return l.deps.Verify(ctx, token)
+}
+
+// AuthNew is not served by workers: tokens are issued by the manager.
+func (l *LocalWorker) AuthNew(context.Context, []auth.Permission) (string, error) {
+	return "", errors.New("workers do not issue tokens; ask the manager (sealfleet auth create-token)")
 }

@@ -1,0 +1,363 @@
+package manager
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"sealfleet/db"
+	"sealfleet/storiface"
+)
+
+var callMigrations = []db.Migration{{
+	Name: "create manager_calls",
+	SQL: `CREATE TABLE manager_calls (
+		work_id TEXT PRIMARY KEY,
+		call_id TEXT,
+		status TEXT NOT NULL,
+		record BLOB NOT NULL
+	);
+CREATE INDEX manager_calls_call ON manager_calls (call_id)`,
+}}
+
+// maxEarlyResults bounds the results kept for calls the tracker does not know yet (a worker may return before
+// the manager has recorded the call ID the worker gave it).
+const maxEarlyResults = 1024
+
+// callResult is a result as it travels: the JSON of the value, or an error.
+type callResult struct {
+	value []byte
+	err   *storiface.CallError
+}
+
+// workEntry is the in-memory side of one tracked work.
+type workEntry struct {
+	state   WorkState
+	done    chan struct{} // closed when res is set
+	res     callResult
+	waiters int
+	aborter func(context.Context) error // asks the worker to cancel the call; nil when unknown
+	// ephemeral work lives in memory only (prepare steps).
+	ephemeral bool
+}
+
+// callTracker tracks the manager's work: each sealing op is a WorkID whose state (started / running with the
+// worker's call ID / done with the result) is persisted, so that after a manager restart a re-issued op joins
+// the running call, or takes its result, instead of running it again.
+type callTracker struct {
+	db  *db.DB
+	log *slog.Logger
+	now func() time.Time
+
+	mu         sync.Mutex
+	work       map[WorkID]*workEntry
+	callToWork map[storiface.CallID]WorkID
+	early      map[storiface.CallID]callResult
+	earlyOrder []storiface.CallID
+}
+
+func newCallTracker(ctx context.Context, d *db.DB, log *slog.Logger, now func() time.Time) (*callTracker, error) {
+	if err := d.Migrate(ctx, "manager_calls", callMigrations); err != nil {
+		return nil, fmt.Errorf("manager call tracker: %w", err)
+	}
+	ct := &callTracker{db: d, log: log, now: now, work: map[WorkID]*workEntry{},
+		callToWork: map[storiface.CallID]WorkID{}, early: map[storiface.CallID]callResult{}}
+	if err := ct.load(ctx); err != nil {
+		return nil, err
+	}
+	return ct, nil
+}
+
+// load re-attaches persisted work after a restart: running work waits for its worker's result again, done work
+// keeps its result for the op that re-issues it, and work that never reached a worker is dropped (the re-issued
+// op schedules it afresh).
+func (ct *callTracker) load(ctx context.Context) error {
+	rows, err := ct.db.QueryContext(ctx, `SELECT work_id, record FROM manager_calls`)
+	if err != nil {
+		return fmt.Errorf("loading tracked work: %w", err)
+	}
+	var drop []string
+	for rows.Next() {
+		var key string
+		var rec []byte
+		if err := rows.Scan(&key, &rec); err != nil {
+			rows.Close()
+			return fmt.Errorf("loading tracked work: %w", err)
+		}
+		var ws WorkState
+		if err := ws.UnmarshalCBOR(bytes.NewReader(rec)); err != nil {
+			rows.Close()
+			return fmt.Errorf("decoding tracked work %s: %w", key, err)
+		}
+		e := &workEntry{state: ws, done: make(chan struct{})}
+		switch ws.Status {
+		case WorkStarted:
+			drop = append(drop, key)
+			continue
+		case WorkRunning:
+			ct.callToWork[ws.WorkerCall.CallID()] = ws.ID
+		case WorkDone:
+			e.res = callResult{value: ws.Result, err: ws.callError()}
+			close(e.done)
+		}
+		ct.work[ws.ID] = e
+		ct.log.Info("re-attached tracked work", "work", ws.ID, "status", ws.Status, "call", ws.WorkerCall.CallID())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("loading tracked work: %w", err)
+	}
+	for _, key := range drop {
+		if _, err := ct.db.ExecContext(ctx, ct.db.Rebind(`DELETE FROM manager_calls WHERE work_id = ?`), key); err != nil {
+			return fmt.Errorf("dropping unstarted work: %w", err)
+		}
+	}
+	return nil
+}
+
+func (ct *callTracker) persist(ctx context.Context, ws *WorkState) error {
+	if e, ok := ct.work[ws.ID]; ok && e.ephemeral {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := ws.MarshalCBOR(&buf); err != nil {
+		return fmt.Errorf("encoding work %s: %w", ws.ID, err)
+	}
+	var call any
+	if ws.Status != WorkStarted {
+		call = ws.WorkerCall.CallID().String()
+	}
+	_, err := ct.db.ExecContext(ctx, ct.db.Rebind(`INSERT INTO manager_calls (work_id, call_id, status, record)
+		VALUES (?, ?, ?, ?) ON CONFLICT (work_id) DO UPDATE SET call_id = excluded.call_id,
+		status = excluded.status, record = excluded.record`), ws.ID.key(), call, string(ws.Status), buf.Bytes())
+	if err != nil {
+		return fmt.Errorf("persisting work %s: %w", ws.ID, err)
+	}
+	return nil
+}
+
+func (ct *callTracker) forget(ctx context.Context, wid WorkID) error {
+	if _, err := ct.db.ExecContext(ctx, ct.db.Rebind(`DELETE FROM manager_calls WHERE work_id = ?`), wid.key()); err != nil {
+		return fmt.Errorf("forgetting work %s: %w", wid, err)
+	}
+	return nil
+}
+
+// getWork returns the work for a call. If identical work is already tracked (running, or done and not yet
+// taken) join is true and the caller only waits for it. Otherwise the work is recorded as started and the
+// caller schedules it; cancel must be called when the caller is done: it forgets work that never reached a worker.
+func (ct *callTracker) getWork(ctx context.Context, method storiface.TaskType, params ...any) (wid WorkID, join bool, cancel func(), err error) {
+	wid, err = newWorkID(method, params...)
+	if err != nil {
+		return WorkID{}, false, nil, err
+	}
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if _, ok := ct.work[wid]; ok {
+		return wid, true, func() {}, nil
+	}
+	e := &workEntry{state: WorkState{ID: wid, Status: WorkStarted}, done: make(chan struct{})}
+	if err := ct.persist(ctx, &e.state); err != nil {
+		return WorkID{}, false, nil, err
+	}
+	ct.work[wid] = e
+	cancel = func() {
+		ct.mu.Lock()
+		defer ct.mu.Unlock()
+		if cur, ok := ct.work[wid]; ok && cur == e && e.state.Status == WorkStarted {
+			delete(ct.work, wid)
+			e.res = callResult{err: storiface.Errf(storiface.ErrTempUnknown, "work %s was not started", wid)}
+			close(e.done)
+			if err := ct.forget(context.Background(), wid); err != nil {
+				ct.log.Error("forgetting unstarted work", "work", wid, "err", err)
+			}
+		}
+	}
+	return wid, false, cancel, nil
+}
+
+// getEphemeralWork creates work that is tracked in memory only (never persisted, never joined): a prepare step's
+// call. nonce makes its WorkID unique.
+func (ct *callTracker) getEphemeralWork(method storiface.TaskType, nonce any) (WorkID, bool, func(), error) {
+	wid, err := newWorkID(method, nonce)
+	if err != nil {
+		return WorkID{}, false, nil, err
+	}
+	e := &workEntry{state: WorkState{ID: wid, Status: WorkStarted}, done: make(chan struct{}), ephemeral: true}
+	ct.mu.Lock()
+	ct.work[wid] = e
+	ct.mu.Unlock()
+	cancel := func() {
+		ct.mu.Lock()
+		defer ct.mu.Unlock()
+		if cur, ok := ct.work[wid]; ok && cur == e && e.state.Status == WorkStarted {
+			delete(ct.work, wid)
+		}
+	}
+	return wid, false, cancel, nil
+}
+
+// started records the call ID a worker gave for the work (or the worker's refusal, which fails the work).
+// aborter, if not nil, cancels the call on the worker.
+func (ct *callTracker) started(ctx context.Context, wid WorkID, hostname string, id storiface.CallID, callErr error,
+	aborter func(context.Context) error) error {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	e, ok := ct.work[wid]
+	if !ok {
+		return fmt.Errorf("work %s is no longer tracked", wid)
+	}
+	if callErr != nil {
+		ct.finishLocked(wid, e, callResult{err: toCallError(callErr)}, false)
+		return fmt.Errorf("starting %s on %s: %w", wid, hostname, callErr)
+	}
+	e.state.Status = WorkRunning
+	e.state.WorkerCall = callRef(id)
+	e.state.WorkerHostname = hostname
+	e.state.StartTime = ct.now().Unix()
+	e.aborter = aborter
+	if err := ct.persist(ctx, &e.state); err != nil {
+		return err
+	}
+	ct.callToWork[id] = wid
+	if res, ok := ct.early[id]; ok {
+		delete(ct.early, id)
+		ct.finishLocked(wid, e, res, true)
+	}
+	return nil
+}
+
+// finishLocked sets the work's result and wakes its waiters. With persist the result is saved as Done so that
+// an op re-issued after a restart takes it; otherwise the work is forgotten.
+func (ct *callTracker) finishLocked(wid WorkID, e *workEntry, res callResult, persist bool) {
+	select {
+	case <-e.done:
+		return // already finished (e.g. aborted, then the worker returned)
+	default:
+	}
+	e.res = res
+	close(e.done)
+	delete(ct.callToWork, e.state.WorkerCall.CallID())
+	if !persist {
+		delete(ct.work, wid)
+		if err := ct.forget(context.Background(), wid); err != nil {
+			ct.log.Error("forgetting failed work", "work", wid, "err", err)
+		}
+		return
+	}
+	e.state.Status = WorkDone
+	e.state.Result = res.value
+	if res.err != nil {
+		e.state.ErrCode, e.state.WorkError = int64(res.err.Code), res.err.Message
+	}
+	if err := ct.persist(context.Background(), &e.state); err != nil {
+		ct.log.Error("saving work result", "work", wid, "err", err)
+	}
+}
+
+// returnResult delivers a worker's result. It is the manager's acknowledgement: once it returns nil, the result
+// is persisted (or, for a call the tracker does not know, deliberately dropped) and the worker may forget it.
+func (ct *callTracker) returnResult(callID storiface.CallID, value any, cerr *storiface.CallError) error {
+	var res callResult
+	res.err = cerr
+	if cerr == nil && value != nil {
+		b, err := json.Marshal(value)
+		if err != nil {
+			return fmt.Errorf("encoding result of call %s: %w", callID, err)
+		}
+		res.value = b
+	}
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	wid, ok := ct.callToWork[callID]
+	if !ok {
+		// The worker may return before started() has recorded the call ID: keep the result for it.
+		ct.log.Info("result for a call not (yet) tracked", "call", callID)
+		ct.early[callID] = res
+		ct.earlyOrder = append(ct.earlyOrder, callID)
+		for len(ct.earlyOrder) > maxEarlyResults {
+			delete(ct.early, ct.earlyOrder[0])
+			ct.earlyOrder = ct.earlyOrder[1:]
+		}
+		return nil
+	}
+	ct.finishLocked(wid, ct.work[wid], res, true)
+	return nil
+}
+
+// wait blocks until the work has a result and returns it. The first waiter to take a result forgets the work
+// once no other waiter is left.
+func (ct *callTracker) wait(ctx context.Context, wid WorkID) (callResult, error) {
+	ct.mu.Lock()
+	e, ok := ct.work[wid]
+	if !ok {
+		ct.mu.Unlock()
+		return callResult{}, fmt.Errorf("work %s is not tracked", wid)
+	}
+	e.waiters++
+	ct.mu.Unlock()
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		ct.mu.Lock()
+		e.waiters--
+		ct.mu.Unlock()
+		return callResult{}, fmt.Errorf("waiting for %s: %w", wid, ctx.Err())
+	}
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	e.waiters--
+	if cur, ok := ct.work[wid]; ok && cur == e && e.waiters == 0 {
+		delete(ct.work, wid)
+		if err := ct.forget(context.Background(), wid); err != nil {
+			ct.log.Error("forgetting taken work", "work", wid, "err", err)
+		}
+	}
+	return e.res, nil
+}
+
+// abort fails the work of a call with ErrCallAborted and asks its worker to cancel it.
+func (ct *callTracker) abort(ctx context.Context, callID storiface.CallID) error {
+	ct.mu.Lock()
+	wid, ok := ct.callToWork[callID]
+	if !ok {
+		ct.mu.Unlock()
+		return fmt.Errorf("abort: call %s is not running", callID)
+	}
+	e := ct.work[wid]
+	aborter := e.aborter
+	ct.finishLocked(wid, e, callResult{err: storiface.Errf(storiface.ErrCallAborted, "call %s aborted by the operator", callID)}, true)
+	ct.mu.Unlock()
+	if aborter == nil {
+		return fmt.Errorf("abort: work %s failed, but its worker (%s) cannot be reached to cancel the call",
+			wid, e.state.WorkerHostname)
+	}
+	if err := aborter(ctx); err != nil {
+		return fmt.Errorf("abort: work %s failed, but cancelling the call on %s: %w", wid, e.state.WorkerHostname, err)
+	}
+	return nil
+}
+
+// running lists the tracked work, for diagnostics.
+func (ct *callTracker) list() []WorkState {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	out := make([]WorkState, 0, len(ct.work))
+	for _, e := range ct.work {
+		out = append(out, e.state)
+	}
+	return out
+}
+
+func toCallError(err error) *storiface.CallError {
+	var ce *storiface.CallError
+	if errors.As(err, &ce) {
+		return &storiface.CallError{Code: ce.Code, Message: err.Error()}
+	}
+	return storiface.Err(storiface.ErrUnknown, err)
+}
