@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // LeafFunc fills buf (a whole number of nodes) with the leaves whose global
@@ -16,9 +17,15 @@ type LeafFunc func(start uint64, buf []byte) error
 // (16 MiB of leaves plus their in-memory subtree).
 const maxChunkNodes = 1 << 19
 
-// Parallel splits [0, n) into at most workers contiguous ranges whose
-// lengths are multiples of align (except possibly the last), runs fn on
-// each in its own goroutine and returns the first error.
+// piecesPerWorker is how many pieces Parallel cuts per worker, so that a
+// worker slowed by other load on the machine does not hold up the rest.
+const piecesPerWorker = 8
+
+// Parallel cuts [0, n) into contiguous pieces whose lengths are multiples
+// of align (except possibly the last), runs fn on them from up to workers
+// goroutines that take the next piece as they finish one, and returns the
+// first error (after which no new piece starts). workers ≤ 0 means
+// GOMAXPROCS.
 func Parallel(n, align, workers int, fn func(lo, hi int) error) error {
 	if workers < 1 {
 		workers = runtime.GOMAXPROCS(0)
@@ -36,19 +43,30 @@ func Parallel(n, align, workers int, fn func(lo, hi int) error) error {
 		}
 		return fn(0, n)
 	}
-	per := (units + workers - 1) / workers * align
-	var wg sync.WaitGroup
+	pieces := min(units, workers*piecesPerWorker)
+	per := (units + pieces - 1) / pieces * align
+	var (
+		wg     sync.WaitGroup
+		next   atomic.Int64
+		failed atomic.Bool
+	)
 	errs := make([]error, workers)
 	for w := 0; w < workers; w++ {
-		lo, hi := w*per, min((w+1)*per, n)
-		if lo >= hi {
-			continue
-		}
 		wg.Add(1)
-		go func(w, lo, hi int) {
+		go func(w int) {
 			defer wg.Done()
-			errs[w] = fn(lo, hi)
-		}(w, lo, hi)
+			for !failed.Load() {
+				lo := int(next.Add(int64(per))) - per
+				if lo >= n {
+					return
+				}
+				if err := fn(lo, min(lo+per, n)); err != nil {
+					errs[w] = err
+					failed.Store(true)
+					return
+				}
+			}
+		}(w)
 	}
 	wg.Wait()
 	for _, err := range errs {

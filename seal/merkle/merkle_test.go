@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -292,5 +293,37 @@ func BenchmarkBuildPoseidon8(b *testing.B) {
 		if _, err := BuildFile(context.Background(), dir+"/t.dat", Poseidon, 8, 1<<15, 0, sliceFill(leaves), 0); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestParallelCoversRange(t *testing.T) {
+	cases := []struct{ n, align, workers int }{{0, 1, 2}, {1, 1, 2}, {1000, 1, 2}, {1000, 7, 3}, {5, 8, 2}, {100, 1, 0}}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			seen := make([]int32, tc.n)
+			var mu sync.Mutex
+			err := Parallel(tc.n, tc.align, tc.workers, func(lo, hi int) error {
+				if lo%tc.align != 0 {
+					return fmt.Errorf("piece starts at %d, not a multiple of %d", lo, tc.align)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for i := lo; i < hi; i++ {
+					seen[i]++
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("index %d visited %d times", i, c)
+				}
+			}
+		})
+	}
+	if err := Parallel(100, 1, 2, func(lo, hi int) error { return errors.New("boom") }); err == nil {
+		t.Fatal("error lost")
 	}
 }
