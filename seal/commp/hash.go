@@ -20,7 +20,8 @@ const NodeSize = 32
 // Node is one 32-byte tree node.
 type Node = [NodeSize]byte
 
-// hasher computes node hashes with a reused SHA-256 state, so hashing allocates nothing.
+// hasher computes node hashes without allocating: with the SHA-NI kernel (hash_amd64.s) where the CPU has it,
+// else with a reused crypto/sha256 state.
 type hasher struct {
 	d   hash.Hash
 	buf *[2 * NodeSize]byte // scratch for join
@@ -40,7 +41,7 @@ func (h hasher) pair(out []byte, in []byte) {
 func (h hasher) join(left, right *Node) Node {
 	copy(h.buf[:NodeSize], left[:])
 	copy(h.buf[NodeSize:], right[:])
-	h.pair(h.buf[:NodeSize], h.buf[:])
+	hashPairs(h, h.buf[:NodeSize], h.buf[:], 1)
 	return Node(h.buf[:NodeSize])
 }
 
@@ -57,9 +58,7 @@ func (h hasher) root(buf []byte) Node {
 		return h.join(&left, &right)
 	}
 	for n := len(buf) / NodeSize; n > 1; n /= 2 {
-		for i := 0; i < n/2; i++ {
-			h.pair(buf[i*NodeSize:], buf[2*i*NodeSize:])
-		}
+		hashPairs(h, buf, buf, n/2)
 	}
 	return Node(buf[:NodeSize])
 }
