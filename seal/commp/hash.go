@@ -11,6 +11,7 @@ package commp
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"hash"
 )
 
@@ -61,4 +62,25 @@ func (h hasher) root(buf []byte) Node {
 		hashPairs(h, buf, buf, n/2)
 	}
 	return Node(buf[:NodeSize])
+}
+
+// HashLayer computes one layer of a sha2-256-trunc254-padded binary tree: dst[32i:32i+32] = H(src[64i:64i+64])
+// for every pair of nodes in src. len(src) must be a positive multiple of 64 and len(dst) at least len(src)/2; dst
+// may be src itself (in-place reduction) but must not otherwise overlap it. It allocates nothing and uses the
+// SHA-NI kernel where the CPU has it; it is safe for concurrent use on disjoint buffers. Tree builders such as
+// tree_d use it to share this package's node hash.
+func HashLayer(dst, src []byte) error {
+	if len(src) == 0 || len(src)%(2*NodeSize) != 0 {
+		return fmt.Errorf("hash layer: source length %d must be a positive multiple of 64", len(src))
+	}
+	if len(dst) < len(src)/2 {
+		return fmt.Errorf("hash layer: destination length %d is less than %d", len(dst), len(src)/2)
+	}
+	n := len(src) / (2 * NodeSize)
+	if useSHANI {
+		hashPairs(hasher{}, dst, src, n)
+		return nil
+	}
+	hashPairs(newHasher(), dst, src, n)
+	return nil
 }

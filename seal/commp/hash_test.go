@@ -56,3 +56,27 @@ func BenchmarkHashPairs(b *testing.B) {
 		}
 	})
 }
+
+func TestHashLayer(t *testing.T) {
+	src := make([]byte, 128)
+	for i := range src {
+		src[i] = byte(i)
+	}
+	dst := make([]byte, 64)
+	if err := HashLayer(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		d := sha256.Sum256(src[64*i : 64*i+64])
+		d[31] &= 0x3f
+		if !bytes.Equal(dst[32*i:32*i+32], d[:]) {
+			t.Fatalf("node %d differs", i)
+		}
+	}
+	if err := HashLayer(dst, src[:100]); err == nil {
+		t.Fatal("odd source: want error")
+	}
+	if err := HashLayer(dst[:10], src); err == nil {
+		t.Fatal("short destination: want error")
+	}
+}
