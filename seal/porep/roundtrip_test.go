@@ -25,11 +25,11 @@ type sector struct {
 	layers                        [][]byte
 }
 
-// tamperFunc may change the label layers after PC1 and before PC2.
-type tamperFunc func(s *sector)
+// tamperFunc may change the label layer files after PC1 and before PC2.
+type tamperFunc func(t testing.TB, s *sector)
 
-// sealTestSector labels random data with sdr (in memory, written as layer
-// files), runs PreCommit2 and returns the sector. before, if not nil, runs
+// sealTestSector labels random data with sdr.Label (PC1, parents cache in
+// a temp dir), runs PreCommit2 and returns the sector. before, if not nil, runs
 // between labelling and PC2.
 func sealTestSector(t testing.TB, proof abi.RegisteredSealProof, rngSeed int64, before tamperFunc) *sector {
 	t.Helper()
@@ -57,20 +57,16 @@ func sealTestSector(t testing.TB, proof abi.RegisteredSealProof, rngSeed int64, 
 	rng.Read(ticket[:])
 	rng.Read(s.seed[:])
 	s.replicaID = sdr.ReplicaID(sdr.ProverID(1000), 7, ticket, commD, cfg.PoRepID)
-	g, err := sdr.NewGraph(cfg)
+	pc, err := sdr.OpenParentsCache(t.TempDir(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.layers, err = sdr.LabelLayersInMemory(cfg, g, s.replicaID); err != nil {
+	defer pc.Close()
+	if err := sdr.Label(context.Background(), cfg, pc, s.replicaID, s.cache); err != nil {
 		t.Fatal(err)
 	}
 	if before != nil {
-		before(s)
-	}
-	for l, lb := range s.layers {
-		if err := os.WriteFile(filepath.Join(s.cache, sdr.LayerFileName(l+1)), lb, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		before(t, s)
 	}
 	s.commD, s.commR, err = PreCommit2(context.Background(), cfg, s.cache, s.unsealed, s.sealed, s.replicaID)
 	if err != nil {
@@ -117,7 +113,7 @@ func TestRoundTrip2KiB(t *testing.T) {
 }
 
 // flipAt xors one bit of byte off in a file.
-func flipAt(t *testing.T, path string, off int64) {
+func flipAt(t testing.TB, path string, off int64) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -155,9 +151,9 @@ func TestTamperedFiles(t *testing.T) {
 		}, "challenge 0 (node %d): tree_r_last inclusion"},
 		{"tree_d sibling", nil, func(t *testing.T, s *sector, c uint64) { flipAt(t, TreeDPath(s.cache), int64((c^1)*32)) },
 			"challenge 0 (node %d): tree_d inclusion"},
-		{"label changed before PC2", func(s *sector) {
+		{"label changed before PC2", func(t testing.TB, s *sector) {
 			c := s.challenges()[0]
-			s.layers[1][c*32] ^= 1
+			flipAt(t, filepath.Join(s.cache, sdr.LayerFileName(2)), int64(c*32))
 		}, nil, "challenge 0 (node %d): labeling: layer 2 label"},
 	}
 	for _, tc := range cases {
