@@ -42,7 +42,8 @@ func PieceOffset(existing []abi.UnpaddedPieceSize, size abi.UnpaddedPieceSize) (
 // pieces, and returns its PieceInfo (CommP computed while writing). The file is created (maxPiece = sectorSize) if
 // it does not exist and existing is empty. The piece lands at its aligned offset (PieceOffset); the zero pieces
 // before it are marked allocated without writing, as are all-zero stretches of data (the file stays sparse there).
-// A nil data is a zero piece: nothing is read or written and its CommP comes from the zero table.
+// A nil data is a zero piece: nothing is read or written and its CommP comes from the zero table. The target range
+// is hole-punched first, so leftovers of a crashed attempt never show through unwritten zeros.
 //
 // Errors leave the file as it was (allocation unchanged, written bytes punched out, a file created by this call
 // removed): an invalid size, a piece that does not fit, a range already allocated, a reader that ends before size
@@ -104,6 +105,11 @@ func addPiece(ctx context.Context, pf *PartialFile, offset storiface.PaddedByteI
 	if n := pf.alloc.covered(whole); n > 0 {
 		return abi.PieceInfo{}, fmt.Errorf("padded range [%d, %d) already has %d allocated bytes: the existing pieces do not match the file",
 			whole.Offset, whole.End(), n)
+	}
+	// Unallocated bytes may hold leftovers of an attempt that crashed before marking its range; zero pieces and
+	// all-zero chunks are not written, so make the whole range read as zeros first.
+	if err := punchHole(pf.file, int64(whole.Offset), int64(whole.Size)); err != nil {
+		return abi.PieceInfo{}, fmt.Errorf("clearing padded range [%d, %d): %w", whole.Offset, whole.End(), err)
 	}
 	var pi abi.PieceInfo
 	var err error
