@@ -10,6 +10,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			proofsCmd,
 			benchCmd,
+			sectorsCmd,
 		},
 	}
 }
