@@ -102,11 +102,11 @@ func (l *layerLabeler) gather(ctx context.Context) error {
 				return err
 			}
 		}
-		v := l.claimed.Load()
-		if v >= n {
+		if l.lead() >= ringSize && !l.waitSlot() {
 			return nil
 		}
-		if v-l.labelled.Load() >= ringSize && !l.waitSlot(v) {
+		v := l.claimed.Load()
+		if v >= n {
 			return nil
 		}
 		if !l.claimed.CompareAndSwap(v, v+1) {
@@ -118,10 +118,17 @@ func (l *layerLabeler) gather(ctx context.Context) error {
 	}
 }
 
-// waitSlot waits until node v's slot is free (fewer than ringSize nodes between it and the hasher): polling, then
-// yielding, then parked until the ring is half empty. It returns false when the layer is over.
-func (l *layerLabeler) waitSlot(v uint64) bool {
-	for spins := 0; v-l.labelled.Load() >= ringSize; spins++ {
+// lead is the number of claimed nodes the hasher has not labelled yet. labelled is read first: the hasher only
+// labels claimed nodes, so the difference cannot wrap around.
+func (l *layerLabeler) lead() uint64 {
+	done := l.labelled.Load()
+	return l.claimed.Load() - done
+}
+
+// waitSlot waits until the ring has a free slot: polling, then yielding, then parked until the ring is half
+// empty. It returns false when the layer is over.
+func (l *layerLabeler) waitSlot() bool {
+	for spins := 0; l.lead() >= ringSize; spins++ {
 		if spins < spinLimit {
 			continue
 		}
@@ -129,19 +136,18 @@ func (l *layerLabeler) waitSlot(v uint64) bool {
 			runtime.Gosched()
 			continue
 		}
-		if !l.park(v) {
+		if !l.park() {
 			return false
 		}
 	}
 	return true
 }
 
-// park blocks until at most half the ring lies between v and the hasher. It returns false when the layer is
-// over.
-func (l *layerLabeler) park(v uint64) bool {
+// park blocks until the ring is at most half full. It returns false when the layer is over.
+func (l *layerLabeler) park() bool {
 	l.parked.Store(true)
 	defer l.parked.Store(false)
-	for v-l.labelled.Load() > ringSize/2 {
+	for l.lead() > ringSize/2 {
 		select {
 		case <-l.wake:
 		case <-l.quit:
@@ -226,7 +232,7 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 		*(*[NodeSize]byte)(l.cur[v*NodeSize:]) = h
 		if (v+1)%publishEvery == 0 {
 			l.labelled.Store(v + 1)
-			if l.parked.Load() && l.claimed.Load()-(v+1) <= ringSize/2 {
+			if l.parked.Load() && l.lead() <= ringSize/2 {
 				select {
 				case l.wake <- struct{}{}:
 				default:
