@@ -264,7 +264,8 @@ func (c *Core) CancelRequest(id uuid.UUID) bool {
 }
 
 // PrepareDone records the end of a request's prepare step. On success the work starts (an ActWork action at the
-// next Step); on error the request ends and its resources are freed.
+// next Step) when the worker has room, else the request waits there, prepared; on error the request ends and
+// its resources are freed.
 func (c *Core) PrepareDone(id uuid.UUID, err error) error {
 	r, ok := c.reqs[id]
 	if !ok || r.state != StatePreparing {
@@ -272,18 +273,35 @@ func (c *Core) PrepareDone(id uuid.UUID, err error) error {
 	}
 	h := r.worker
 	ns := h.need(r.key)
-	h.preparing.Free(&ns.prep)
 	c.releaseClaims(r)
 	if err != nil {
+		h.preparing.Free(&ns.prep)
 		h.committed.Free(&ns.need)
 		r.state = StateDone
 		delete(c.reqs, id)
+	} else if h.canRun(r.key, r) == resources.Fits {
+		c.run(r)
 	} else {
-		r.state = StateRunning
-		c.actions = append(c.actions, Action{Kind: ActWork, Req: r, Worker: h.ID})
+		r.state = StatePrepared
+		h.staged = append(h.staged, r)
 	}
 	c.touch(h)
 	return nil
+}
+
+// run starts the work of a prepared request.
+func (c *Core) run(r *Request) {
+	h := r.worker
+	ns := h.need(r.key)
+	h.preparing.Free(&ns.prep)
+	h.active.Add(&ns.need)
+	if h.reservedBy == r {
+		h.reservedBy = nil
+	}
+	r.reserved = false
+	r.state = StateRunning
+	c.actions = append(c.actions, Action{Kind: ActWork, Req: r, Worker: h.ID})
+	h.changed()
 }
 
 // WorkDone records the end of a request's work (successful or not) and frees its resources.
@@ -295,6 +313,7 @@ func (c *Core) WorkDone(id uuid.UUID) error {
 	h := r.worker
 	ns := h.need(r.key)
 	h.committed.Free(&ns.need)
+	h.active.Free(&ns.need)
 	r.state = StateDone
 	delete(c.reqs, id)
 	c.touch(h)
@@ -331,5 +350,32 @@ func (c *Core) Drain() []*Request {
 		}
 	}
 	c.queue.compact()
+	return out
+}
+
+// IdleWithEligibleWork returns the enabled workers that run nothing (no task preparing or running) although some
+// queued or waiting request could run there: the worker lists its task type and the task fits the idle worker.
+// The simulator uses it to measure idle time that a better decision could have avoided.
+func (c *Core) IdleWithEligibleWork() []storiface.WorkerID {
+	var keys []int
+	seen := map[int]bool{}
+	for _, r := range c.reqs {
+		if (r.state == StateQueued || r.state == StateWaiting) && !seen[r.key] {
+			seen[r.key] = true
+			keys = append(keys, r.key)
+		}
+	}
+	var out []storiface.WorkerID
+	for _, h := range c.handles {
+		if !h.Enabled || h.committed.Tasks > 0 {
+			continue
+		}
+		for _, k := range keys {
+			if h.tasks[resources.TaskIndex(c.keys[k].task)] && h.everFits(k) == resources.Fits {
+				out = append(out, h.ID)
+				break
+			}
+		}
+	}
 	return out
 }

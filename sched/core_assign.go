@@ -3,6 +3,7 @@ package sched
 import (
 	"time"
 
+	"sealfleet/resources"
 	"sealfleet/storiface"
 )
 
@@ -51,6 +52,14 @@ func (c *Core) Step(now time.Time) []Action {
 	}
 	c.queue.compact()
 	c.rebalance()
+	// Final sweep: reservations taken or moved in this pass may let waiting or prepared tasks start; no task that
+	// can start is left waiting when Step returns.
+	for _, h := range c.handles {
+		if h.waiting > 0 || len(h.staged) > 0 {
+			c.startWaiting(h)
+		}
+	}
+	c.pending = c.pending[:0]
 	return append([]Action(nil), c.actions...)
 }
 
@@ -192,7 +201,7 @@ func (c *Core) assign(r *Request, h *WorkerHandle, now bool) {
 		}
 	}
 	r.worker = h
-	if now {
+	if now && h.canBegin(r) == resources.Fits {
 		c.start(r)
 		return
 	}
@@ -245,15 +254,12 @@ func (c *Core) unwait(r *Request) {
 	c.touch(h)
 }
 
-// start moves r (assigned to r.worker) to preparing, or straight to running without a prepare step.
+// start moves r (assigned to r.worker) to preparing, or straight to running without a prepare step. The caller
+// has checked that it can begin.
 func (c *Core) start(r *Request) {
 	h := r.worker
 	ns := h.need(r.key)
 	h.committed.Add(&ns.need)
-	if h.reservedBy == r {
-		h.reservedBy = nil
-	}
-	r.reserved = false
 	r.started = c.now
 	if r.HasPrepare {
 		h.preparing.Add(&ns.prep)
@@ -261,8 +267,8 @@ func (c *Core) start(r *Request) {
 		c.actions = append(c.actions, Action{Kind: ActPrepare, Req: r, Worker: h.ID})
 	} else {
 		c.releaseClaims(r)
-		r.state = StateRunning
-		c.actions = append(c.actions, Action{Kind: ActWork, Req: r, Worker: h.ID})
+		h.preparing.Add(&ns.prep) // run frees it again: keeps one code path for both kinds
+		c.run(r)
 	}
 	h.changed()
 }

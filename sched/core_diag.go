@@ -124,7 +124,7 @@ func (c *Core) explain(r *Request, h *WorkerHandle) (Reason, string) {
 		if r.window < 0 {
 			where = "holding the worker's starvation reservation"
 		}
-		return ReasonAssignedHere, fmt.Sprintf("%s: %s", where, h.canStart(r.key, r))
+		return ReasonAssignedHere, fmt.Sprintf("%s: %s", where, h.canBegin(r))
 	}
 	if !h.Enabled {
 		return ReasonDisabled, ""
@@ -208,7 +208,7 @@ func (c *Core) Jobs() map[storiface.WorkerID][]storiface.WorkerJob {
 		switch r.state {
 		case StateRunning:
 			j.RunWait = storiface.RWRunning
-		case StatePreparing:
+		case StatePreparing, StatePrepared:
 			j.RunWait = storiface.RWPrepared
 		case StateWaiting:
 			j.RunWait = r.window + 1

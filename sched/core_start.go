@@ -5,10 +5,27 @@ import "sealfleet/resources"
 // startWaiting starts the tasks waiting on h that now fit — the reservation holder first, then window by window
 // in queue order — and then compacts h's windows.
 func (c *Core) startWaiting(h *WorkerHandle) {
+	if !h.Enabled && len(h.staged) == 0 {
+		return
+	}
+	if r := h.reservedBy; r != nil && r.state == StatePrepared && h.canRun(r.key, r) == resources.Fits {
+		c.unstage(r)
+		c.run(r)
+	}
+	out := h.staged[:0]
+	for _, r := range h.staged {
+		if h.canRun(r.key, r) == resources.Fits {
+			c.run(r)
+			continue
+		}
+		out = append(out, r)
+	}
+	clear(h.staged[len(out):])
+	h.staged = out
 	if !h.Enabled || h.waiting == 0 {
 		return
 	}
-	if r := h.reservedBy; r != nil && r.state == StateWaiting && h.canStart(r.key, r) == resources.Fits {
+	if r := h.reservedBy; r != nil && r.state == StateWaiting && h.canBegin(r) == resources.Fits {
 		c.takeOut(r)
 		c.start(r)
 	}
@@ -16,7 +33,7 @@ func (c *Core) startWaiting(h *WorkerHandle) {
 		w := &h.windows[wi]
 		out := w.todo[:0]
 		for _, r := range w.todo {
-			if r != h.reservedBy && h.canStart(r.key, r) == resources.Fits {
+			if r != h.reservedBy && h.canBegin(r) == resources.Fits {
 				ns := h.need(r.key)
 				w.alloc.Free(&ns.need)
 				h.waiting--
@@ -29,6 +46,17 @@ func (c *Core) startWaiting(h *WorkerHandle) {
 		w.todo = out
 	}
 	c.compactWindows(h)
+}
+
+// unstage removes a prepared request from its worker's staged list.
+func (c *Core) unstage(r *Request) {
+	h := r.worker
+	for i, o := range h.staged {
+		if o == r {
+			h.staged = append(h.staged[:i], h.staged[i+1:]...)
+			return
+		}
+	}
 }
 
 // takeOut removes a waiting request from its window without releasing its claims (it is about to start).
@@ -77,7 +105,7 @@ func (c *Core) reserveWaiting() {
 		return
 	}
 	for _, h := range c.handles {
-		if !h.Enabled || h.waiting == 0 || h.reservedBy != nil {
+		if !h.Enabled || (h.waiting == 0 && len(h.staged) == 0) || h.reservedBy != nil {
 			continue
 		}
 		var pick *Request
@@ -91,6 +119,15 @@ func (c *Core) reserveWaiting() {
 		if pick != nil {
 			h.reservedBy, pick.reserved = pick, true
 			h.changed()
+			continue
+		}
+		// A prepared task that waits too long to run reserves the worker's running capacity the same way.
+		for _, r := range h.staged {
+			if c.starved(r) {
+				h.reservedBy, r.reserved = r, true
+				h.changed()
+				break
+			}
 		}
 	}
 }
@@ -131,7 +168,7 @@ func (c *Core) reserveFor(r *Request) {
 	best.reservedBy = r
 	best.waiting++
 	best.changed()
-	if best.canStart(r.key, r) == resources.Fits {
+	if best.canStart(r.key, r) == resources.Fits && best.canBegin(r) == resources.Fits {
 		c.takeOut(r)
 		c.start(r)
 	}
@@ -161,7 +198,7 @@ func (c *Core) rebalance() {
 // tryMove moves waiting request r to a worker that can start it now, if its own cannot; it reports a move.
 func (c *Core) tryMove(r *Request) bool {
 	h := r.worker
-	if h.canStart(r.key, r) == resources.Fits {
+	if h.canBegin(r) == resources.Fits {
 		return false
 	}
 	hp := c.heapFor(r.key)

@@ -27,8 +27,10 @@ type WorkerHandle struct {
 	version  uint64 // bumped on every change to the resource state
 	pass     uint64 // the core's pass counter, for selectors that memoize per pass
 
-	committed resources.Active // preparing + running
-	preparing resources.Active // preparing only (prep MaxConcurrent)
+	committed resources.Active // needs of every started task: preparing, prepared (staged) and running
+	active    resources.Active // running tasks only: the budget a task's work starts against
+	preparing resources.Active // prep needs of preparing and staged tasks: the budget prepare steps start against
+	staged    []*Request       // prepared, waiting for room in active
 	windows   []window
 	waiting   int // tasks in windows
 
@@ -208,9 +210,44 @@ func (h *WorkerHandle) windowFor(k int) (int, resources.Shortfall) {
 	return -1, sf
 }
 
+// canPrepare reports whether a request with key k could start its prepare step now: the prep type's
+// MaxConcurrent and the preparing budget (which also holds prepared tasks waiting to run, as in the reference).
+func (h *WorkerHandle) canPrepare(k int) resources.Shortfall {
+	ns := h.need(k)
+	if ns.prep.MaxConcurrent > 0 && int(h.preparing.Counts[ns.prep.Task]) >= ns.prep.MaxConcurrent {
+		return resources.ShortMaxConcurrent
+	}
+	return h.preparing.CanHandle(&ns.prep, &h.Info.Resources, h.Info.IgnoreResources)
+}
+
+// canRun reports whether the work of a request with key k could start now against the running tasks, leaving
+// room for the reservation holder unless self is the holder or already prepared here (admitted before).
+func (h *WorkerHandle) canRun(k int, self *Request) resources.Shortfall {
+	ns := h.need(k)
+	a := h.active
+	admitted := self != nil && (self.state == StatePrepared || self.state == StatePreparing)
+	if h.reservedBy != nil && h.reservedBy != self && !admitted && h.reservedBy.state != StateRunning {
+		rn := h.need(h.reservedBy.key)
+		a.Add(&rn.need)
+	}
+	return a.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
+}
+
+// canBegin reports whether a waiting request r can leave its window now: its prepare step can start, or, without
+// one, its work can.
+func (h *WorkerHandle) canBegin(r *Request) resources.Shortfall {
+	if r.HasPrepare {
+		return h.canPrepare(r.key)
+	}
+	return h.canRun(r.key, r)
+}
+
 // everFits reports whether a request with key k could run on the worker if it were idle.
 func (h *WorkerHandle) everFits(k int) resources.Shortfall {
 	var empty resources.Active
 	ns := h.need(k)
 	return empty.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
 }
+
+// ActiveUtilization returns the busiest resource dimension of the tasks running (work phase) on the worker.
+func (h *WorkerHandle) ActiveUtilization() float64 { return h.active.Utilization(&h.Info.Resources) }

@@ -19,11 +19,12 @@ const (
 	StateQueued    RequestState = iota // waiting for a worker
 	StateWaiting                       // assigned to a worker, waiting in one of its windows (or its reservation)
 	StatePreparing                     // prepare step running on the worker
+	StatePrepared                      // prepare step done, waiting for room to run on the worker
 	StateRunning                       // work running on the worker
 	StateDone                          // finished, removed or returned
 )
 
-var stateNames = [...]string{"queued", "waiting", "preparing", "running", "done"}
+var stateNames = [...]string{"queued", "waiting", "preparing", "prepared", "running", "done"}
 
 // String names the state.
 func (s RequestState) String() string {

@@ -73,8 +73,10 @@ func (m *memWorker) Fetch(_ context.Context, s storiface.SectorRef, _ storiface.
 func (m *memWorker) TaskTypes(context.Context) (map[storiface.TaskType]struct{}, error) {
 	return m.b.taskSet(), nil
 }
-func (m *memWorker) Paths(context.Context) ([]storiface.StoragePath, error) { return m.b.storagePaths(), nil }
-func (m *memWorker) Info(context.Context) (storiface.WorkerInfo, error)     { return m.b.info(), nil }
+func (m *memWorker) Paths(context.Context) ([]storiface.StoragePath, error) {
+	return m.b.storagePaths(), nil
+}
+func (m *memWorker) Info(context.Context) (storiface.WorkerInfo, error) { return m.b.info(), nil }
 func (m *memWorker) Session(context.Context) (uuid.UUID, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
