@@ -15,6 +15,7 @@ var benchPieceCmd = &cli.Command{
 	Usage: "measure Fr32 padding and CommP throughput (1 and 2 cores) against go-fil-commp-hashhash",
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "size", Value: "512MiB", Usage: "payload size (KiB, MiB or GiB suffix)"},
+		&cli.IntFlag{Name: "reps", Value: 1, Usage: "runs per CommP figure; the best is reported"},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 	},
 	Action: func(cctx *cli.Context) error {
@@ -22,7 +23,7 @@ var benchPieceCmd = &cli.Command{
 		if err != nil {
 			return fmt.Errorf("--size: %w", err)
 		}
-		res, err := piecebench.Run(size)
+		res, err := piecebench.Run(size, cctx.Int("reps"))
 		if err != nil {
 			return err
 		}

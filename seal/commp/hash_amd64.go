@@ -2,8 +2,6 @@
 
 package commp
 
-
-
 // shaniConsts is the table hashPairsSHANI reads; the offsets are fixed in hash_amd64.s.
 type shaniConsts struct {
 	iv    [8]uint32  // 0: initial state as [F E B A] [H G D C]
@@ -63,4 +61,3 @@ func hashPairs(h hasher, dst, src []byte, n int) {
 		h.pair(dst[32*i:], src[64*i:])
 	}
 }
-
