@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ipfs/go-cid"
 
+	"sealfleet/sched"
 	"sealfleet/storiface"
 )
 
@@ -125,6 +126,13 @@ type Manager interface {
 	// WorkerConnect makes the manager dial back the worker API at url and add the worker to the scheduler.
 	// perm:admin
 	WorkerConnect(ctx context.Context, url string) error
+	// SchedDiag explains the scheduler's state: every waiting request with each worker's reason for not taking
+	// it, the open windows and the assignments.
+	// perm:read
+	SchedDiag(ctx context.Context) (sched.DiagInfo, error)
+	// WorkerStats returns each worker's description and resource use, by worker ID.
+	// perm:read
+	WorkerStats(ctx context.Context) (map[uuid.UUID]sched.WorkerStats, error)
 	// WorkerJobs lists, per worker, the jobs it runs, has prepared, is assigned or waits to return.
 	// perm:admin
 	WorkerJobs(ctx context.Context) (map[uuid.UUID][]storiface.WorkerJob, error)

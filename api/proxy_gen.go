@@ -8,6 +8,7 @@ import (
 	abi "github.com/filecoin-project/go-state-types/abi"
 	uuid "github.com/google/uuid"
 	cid "github.com/ipfs/go-cid"
+	sched "sealfleet/sched"
 	storiface "sealfleet/storiface"
 )
 
@@ -78,6 +79,7 @@ type ManagerMethods struct {
 	ReturnSealPreCommit1   func(context.Context, storiface.CallID, storiface.PreCommit1Out, *storiface.CallError) error                                                                       `perm:"admin"`
 	ReturnSealPreCommit2   func(context.Context, storiface.CallID, storiface.SectorCids, *storiface.CallError) error                                                                          `perm:"admin"`
 	ReturnUnsealPiece      func(context.Context, storiface.CallID, *storiface.CallError) error                                                                                                `perm:"admin"`
+	SchedDiag              func(context.Context) (sched.DiagInfo, error)                                                                                                                      `perm:"read"`
 	SealCommit1            func(context.Context, storiface.SectorRef, abi.SealRandomness, abi.InteractiveSealRandomness, []abi.PieceInfo, storiface.SectorCids) (storiface.Commit1Out, error) `perm:"admin"`
 	SealCommit2            func(context.Context, storiface.SectorRef, storiface.Commit1Out) (storiface.Proof, error)                                                                          `perm:"admin"`
 	SealPreCommit1         func(context.Context, storiface.SectorRef, abi.SealRandomness, []abi.PieceInfo) (storiface.PreCommit1Out, error)                                                   `perm:"admin"`
@@ -102,6 +104,7 @@ type ManagerMethods struct {
 	Version                func(context.Context) (string, error)                                                                                                                              `perm:"read"`
 	WorkerConnect          func(context.Context, string) error                                                                                                                                `perm:"admin"`
 	WorkerJobs             func(context.Context) (map[uuid.UUID][]storiface.WorkerJob, error)                                                                                                 `perm:"admin"`
+	WorkerStats            func(context.Context) (map[uuid.UUID]sched.WorkerStats, error)                                                                                                     `perm:"read"`
 }
 
 // Abort calls Internal.Abort.
@@ -262,6 +265,14 @@ func (s *ManagerStruct) ReturnUnsealPiece(p0 context.Context, p1 storiface.CallI
 		return ErrNotSupported
 	}
 	return s.Internal.ReturnUnsealPiece(p0, p1, p2)
+}
+
+// SchedDiag calls Internal.SchedDiag.
+func (s *ManagerStruct) SchedDiag(p0 context.Context) (sched.DiagInfo, error) {
+	if s.Internal.SchedDiag == nil {
+		return *new(sched.DiagInfo), ErrNotSupported
+	}
+	return s.Internal.SchedDiag(p0)
 }
 
 // SealCommit1 calls Internal.SealCommit1.
@@ -454,6 +465,14 @@ func (s *ManagerStruct) WorkerJobs(p0 context.Context) (map[uuid.UUID][]storifac
 		return *new(map[uuid.UUID][]storiface.WorkerJob), ErrNotSupported
 	}
 	return s.Internal.WorkerJobs(p0)
+}
+
+// WorkerStats calls Internal.WorkerStats.
+func (s *ManagerStruct) WorkerStats(p0 context.Context) (map[uuid.UUID]sched.WorkerStats, error) {
+	if s.Internal.WorkerStats == nil {
+		return *new(map[uuid.UUID]sched.WorkerStats), ErrNotSupported
+	}
+	return s.Internal.WorkerStats(p0)
 }
 
 var _ Manager = (*ManagerStruct)(nil)

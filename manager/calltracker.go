@@ -44,6 +44,8 @@ type workEntry struct {
 	aborter func(context.Context) error // asks the worker to cancel the call; nil when unknown
 	// ephemeral work lives in memory only (prepare steps).
 	ephemeral bool
+	// taken is set once a waiter received the result.
+	taken bool
 }
 
 // callTracker tracks the manager's work: each sealing op is a WorkID whose state (started / running with the
@@ -59,6 +61,8 @@ type callTracker struct {
 	callToWork map[storiface.CallID]WorkID
 	early      map[storiface.CallID]callResult
 	earlyOrder []storiface.CallID
+
+	onJoin func(WorkID) // test hook: called (under the lock) when a caller joins existing work
 }
 
 func newCallTracker(ctx context.Context, d *db.DB, log *slog.Logger, now func() time.Time) (*callTracker, error) {
@@ -148,58 +152,100 @@ func (ct *callTracker) forget(ctx context.Context, wid WorkID) error {
 	return nil
 }
 
-// getWork returns the work for a call. If identical work is already tracked (running, or done and not yet
-// taken) join is true and the caller only waits for it. Otherwise the work is recorded as started and the
-// caller schedules it; cancel must be called when the caller is done: it forgets work that never reached a worker.
-func (ct *callTracker) getWork(ctx context.Context, method storiface.TaskType, params ...any) (wid WorkID, join bool, cancel func(), err error) {
-	wid, err = newWorkID(method, params...)
+// workRef is one caller's hold on tracked work: it counts as a waiter from getWork until wait returns or
+// release is called, so a result is never forgotten while a caller that joined is about to wait for it.
+type workRef struct {
+	ct      *callTracker
+	wid     WorkID
+	e       *workEntry
+	join    bool // the work already existed: only wait for it
+	creator bool
+	held    bool
+}
+
+// getWork returns a hold on the work for a call. If identical work is already tracked (running, or done and not
+// yet taken) ref.join is true and the caller only waits for it. Otherwise the work is recorded as started and the
+// caller schedules it. The caller must call release (wait releases too).
+func (ct *callTracker) getWork(ctx context.Context, method storiface.TaskType, params ...any) (*workRef, error) {
+	wid, err := newWorkID(method, params...)
 	if err != nil {
-		return WorkID{}, false, nil, err
+		return nil, err
 	}
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
-	if _, ok := ct.work[wid]; ok {
-		return wid, true, func() {}, nil
+	if e, ok := ct.work[wid]; ok {
+		e.waiters++
+		if ct.onJoin != nil {
+			ct.onJoin(wid)
+		}
+		return &workRef{ct: ct, wid: wid, e: e, join: true, held: true}, nil
 	}
-	e := &workEntry{state: WorkState{ID: wid, Status: WorkStarted}, done: make(chan struct{})}
+	e := &workEntry{state: WorkState{ID: wid, Status: WorkStarted}, done: make(chan struct{}), waiters: 1}
 	if err := ct.persist(ctx, &e.state); err != nil {
-		return WorkID{}, false, nil, err
+		return nil, err
 	}
 	ct.work[wid] = e
-	cancel = func() {
-		ct.mu.Lock()
-		defer ct.mu.Unlock()
-		if cur, ok := ct.work[wid]; ok && cur == e && e.state.Status == WorkStarted {
-			delete(ct.work, wid)
-			e.res = callResult{err: storiface.Errf(storiface.ErrTempUnknown, "work %s was not started", wid)}
-			close(e.done)
-			if err := ct.forget(context.Background(), wid); err != nil {
-				ct.log.Error("forgetting unstarted work", "work", wid, "err", err)
-			}
+	return &workRef{ct: ct, wid: wid, e: e, creator: true, held: true}, nil
+}
+
+// release drops the hold. Work whose creator leaves before any worker took the call is forgotten (a re-issued
+// op schedules it afresh); a result taken by the last waiter is forgotten; running work stays tracked.
+func (r *workRef) release() {
+	ct := r.ct
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if !r.held {
+		return
+	}
+	r.held = false
+	e := r.e
+	e.waiters--
+	cur, tracked := ct.work[r.wid]
+	if !tracked || cur != e {
+		return
+	}
+	switch {
+	case r.creator && e.state.Status == WorkStarted:
+		delete(ct.work, r.wid)
+		e.res = callResult{err: storiface.Errf(storiface.ErrTempUnknown, "work %s was not started", r.wid)}
+		close(e.done)
+		if err := ct.forget(context.Background(), r.wid); err != nil {
+			ct.log.Error("forgetting unstarted work", "work", r.wid, "err", err)
+		}
+	case e.taken && e.waiters == 0:
+		delete(ct.work, r.wid)
+		if err := ct.forget(context.Background(), r.wid); err != nil {
+			ct.log.Error("forgetting taken work", "work", r.wid, "err", err)
 		}
 	}
-	return wid, false, cancel, nil
+}
+
+// wait blocks until the work has a result and returns it, then releases the hold.
+func (r *workRef) wait(ctx context.Context) (callResult, error) {
+	defer r.release()
+	select {
+	case <-r.e.done:
+		r.ct.mu.Lock()
+		r.e.taken = true
+		r.ct.mu.Unlock()
+		return r.e.res, nil
+	case <-ctx.Done():
+		return callResult{}, fmt.Errorf("waiting for %s: %w", r.wid, ctx.Err())
+	}
 }
 
 // getEphemeralWork creates work that is tracked in memory only (never persisted, never joined): a prepare step's
 // call. nonce makes its WorkID unique.
-func (ct *callTracker) getEphemeralWork(method storiface.TaskType, nonce any) (WorkID, bool, func(), error) {
+func (ct *callTracker) getEphemeralWork(method storiface.TaskType, nonce any) (*workRef, error) {
 	wid, err := newWorkID(method, nonce)
 	if err != nil {
-		return WorkID{}, false, nil, err
+		return nil, err
 	}
-	e := &workEntry{state: WorkState{ID: wid, Status: WorkStarted}, done: make(chan struct{}), ephemeral: true}
+	e := &workEntry{state: WorkState{ID: wid, Status: WorkStarted}, done: make(chan struct{}), ephemeral: true, waiters: 1}
 	ct.mu.Lock()
 	ct.work[wid] = e
 	ct.mu.Unlock()
-	cancel := func() {
-		ct.mu.Lock()
-		defer ct.mu.Unlock()
-		if cur, ok := ct.work[wid]; ok && cur == e && e.state.Status == WorkStarted {
-			delete(ct.work, wid)
-		}
-	}
-	return wid, false, cancel, nil
+	return &workRef{ct: ct, wid: wid, e: e, creator: true, held: true}, nil
 }
 
 // started records the call ID a worker gave for the work (or the worker's refusal, which fails the work).
@@ -221,7 +267,8 @@ func (ct *callTracker) started(ctx context.Context, wid WorkID, hostname string,
 	e.state.WorkerHostname = hostname
 	e.state.StartTime = ct.now().Unix()
 	e.aborter = aborter
-	if err := ct.persist(ctx, &e.state); err != nil {
+	// The call runs on the worker whatever happens to the caller: record it even if ctx has ended.
+	if err := ct.persist(context.WithoutCancel(ctx), &e.state); err != nil {
 		return err
 	}
 	ct.callToWork[id] = wid
@@ -288,37 +335,6 @@ func (ct *callTracker) returnResult(callID storiface.CallID, value any, cerr *st
 	}
 	ct.finishLocked(wid, ct.work[wid], res, true)
 	return nil
-}
-
-// wait blocks until the work has a result and returns it. The first waiter to take a result forgets the work
-// once no other waiter is left.
-func (ct *callTracker) wait(ctx context.Context, wid WorkID) (callResult, error) {
-	ct.mu.Lock()
-	e, ok := ct.work[wid]
-	if !ok {
-		ct.mu.Unlock()
-		return callResult{}, fmt.Errorf("work %s is not tracked", wid)
-	}
-	e.waiters++
-	ct.mu.Unlock()
-	select {
-	case <-e.done:
-	case <-ctx.Done():
-		ct.mu.Lock()
-		e.waiters--
-		ct.mu.Unlock()
-		return callResult{}, fmt.Errorf("waiting for %s: %w", wid, ctx.Err())
-	}
-	ct.mu.Lock()
-	defer ct.mu.Unlock()
-	e.waiters--
-	if cur, ok := ct.work[wid]; ok && cur == e && e.waiters == 0 {
-		delete(ct.work, wid)
-		if err := ct.forget(context.Background(), wid); err != nil {
-			ct.log.Error("forgetting taken work", "work", wid, "err", err)
-		}
-	}
-	return e.res, nil
 }
 
 // abort fails the work of a call with ErrCallAborted and asks its worker to cancel it.

@@ -75,7 +75,17 @@ type Scheduler interface {
 		prepare sched.PrepareAction, work sched.WorkerAction) error
 	// AddWorker adds a worker; it returns sched.ErrDuplicateWorker for an ID already present.
 	AddWorker(ctx context.Context, id storiface.WorkerID, w sched.Worker) error
+	// RemoveWorker forgets a worker and closes it.
+	RemoveWorker(ctx context.Context, id storiface.WorkerID) error
+	// Info returns the scheduler's diagnostics.
+	Info(ctx context.Context) (sched.DiagInfo, error)
+	// WorkerStats returns each worker's resource use.
+	WorkerStats(ctx context.Context) map[storiface.WorkerID]sched.WorkerStats
+	// WorkerJobs returns each worker's assigned, preparing and running requests.
+	WorkerJobs() map[storiface.WorkerID][]storiface.WorkerJob
 }
+
+var _ Scheduler = (*sched.Scheduler)(nil)
 
 // LocalPaths is what the manager needs of its node's stores.Local.
 type LocalPaths interface {
@@ -161,16 +171,20 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Manager, error) {
 }
 
 func (m *Manager) startLocalWorker(ctx context.Context) error {
+	res, err := worker.DetectResources(ctx)
+	if err != nil {
+		return fmt.Errorf("starting the local worker: %w", err)
+	}
 	lw, err := worker.New(ctx, worker.Config{
 		Name: "local", TaskTypes: m.cfg.Sealer.LocalTasks(), ParallelFetchLimit: m.cfg.Sealer.ParallelFetchLimit,
-		Logger: m.cfg.Logger,
+		Resources: res, Logger: m.cfg.Logger,
 	}, worker.Deps{Backend: m.deps.Backend, Store: m.deps.Store, Index: m.deps.Index, Local: m.deps.Local,
 		Return: m, DB: m.deps.DB, Verify: m.AuthVerify})
 	if err != nil {
 		return fmt.Errorf("starting the local worker: %w", err)
 	}
 	m.local = lw
-	if err := m.AddWorker(ctx, lw); err != nil {
+	if _, err := m.AddWorker(ctx, lw); err != nil {
 		lw.Close()
 		return err
 	}
@@ -197,9 +211,25 @@ func (m *Manager) Close() error {
 // LocalWorker returns the embedded local worker, or nil.
 func (m *Manager) LocalWorker() *worker.LocalWorker { return m.local }
 
-// AddWorker adds a worker (local or an RPC client) to the scheduler under a fresh ID.
-func (m *Manager) AddWorker(ctx context.Context, w sched.Worker) error {
-	return m.addWorker(ctx, storiface.NewWorkerID(), w, "")
+// AddWorker adds a worker (local or an RPC client) to the scheduler under a fresh ID, which it returns.
+func (m *Manager) AddWorker(ctx context.Context, w sched.Worker) (storiface.WorkerID, error) {
+	id := storiface.NewWorkerID()
+	return id, m.addWorker(ctx, id, w, "")
+}
+
+// RemoveWorker removes a worker from the scheduler (its waiting tasks go back to the queue) and closes it.
+func (m *Manager) RemoveWorker(ctx context.Context, id storiface.WorkerID) error {
+	m.mu.Lock()
+	ref, ok := m.workers[id]
+	delete(m.workers, id)
+	if ok {
+		delete(m.hostnames, ref.w)
+	}
+	m.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("removing worker %s: %w", id, sched.ErrUnknownWorker)
+	}
+	return m.deps.Sched.RemoveWorker(ctx, id)
 }
 
 func (m *Manager) addWorker(ctx context.Context, id storiface.WorkerID, w sched.Worker, url string) error {

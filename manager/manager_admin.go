@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"sealfleet/sched"
 	"sealfleet/storiface"
 )
 
@@ -15,34 +16,67 @@ type jobLister interface {
 	Jobs(ctx context.Context) ([]storiface.WorkerJob, error)
 }
 
-// WorkerJobs lists, per worker, the calls it runs or waits to return, as the workers report them. A worker
-// that does not answer is listed with no jobs.
+// SchedDiag returns the scheduler's diagnostics.
+func (m *Manager) SchedDiag(ctx context.Context) (sched.DiagInfo, error) { return m.deps.Sched.Info(ctx) }
+
+// WorkerStats returns each worker's description and resource use.
+func (m *Manager) WorkerStats(ctx context.Context) (map[uuid.UUID]sched.WorkerStats, error) {
+	stats := m.deps.Sched.WorkerStats(ctx)
+	out := make(map[uuid.UUID]sched.WorkerStats, len(stats))
+	for id, st := range stats {
+		out[uuid.UUID(id)] = st
+	}
+	return out, nil
+}
+
+// WorkerJobs lists, per worker, the jobs the scheduler has assigned to it or is preparing (from the scheduler)
+// and the calls it runs or waits to return (as the worker reports them, with their call IDs). A worker that does
+// not answer is listed with the scheduler's view only.
 func (m *Manager) WorkerJobs(ctx context.Context) (map[uuid.UUID][]storiface.WorkerJob, error) {
+	out := map[uuid.UUID][]storiface.WorkerJob{}
+	reported := m.reportedJobs(ctx)
+	for id, jobs := range m.deps.Sched.WorkerJobs() {
+		_, haveWorker := reported[id]
+		for _, j := range jobs {
+			if j.RunWait == storiface.RWRunning && haveWorker {
+				continue // the worker lists it under its call ID
+			}
+			out[uuid.UUID(id)] = append(out[uuid.UUID(id)], j)
+		}
+	}
+	for id, jobs := range reported {
+		out[uuid.UUID(id)] = append(out[uuid.UUID(id)], jobs...)
+	}
+	return out, nil
+}
+
+// reportedJobs asks each worker for its jobs; workers that cannot answer are left out.
+func (m *Manager) reportedJobs(ctx context.Context) map[storiface.WorkerID][]storiface.WorkerJob {
 	m.mu.Lock()
 	refs := make(map[storiface.WorkerID]*workerRef, len(m.workers))
 	for id, r := range m.workers {
 		refs[id] = r
 	}
 	m.mu.Unlock()
-	out := make(map[uuid.UUID][]storiface.WorkerJob, len(refs))
+	out := make(map[storiface.WorkerID][]storiface.WorkerJob, len(refs))
 	for id, r := range refs {
 		jl, ok := r.w.(jobLister)
 		if !ok {
-			out[uuid.UUID(id)] = nil
 			continue
 		}
 		jobs, err := jl.Jobs(ctx)
 		if err != nil {
 			m.log.Warn("listing worker jobs", "host", r.hostname, "err", err)
+			continue
 		}
 		for i := range jobs {
 			if jobs[i].Hostname == "" {
 				jobs[i].Hostname = r.hostname
 			}
 		}
-		out[uuid.UUID(id)] = jobs
+		out[id] = jobs
 	}
-	return out, nil
+	return out
 }
 
 // TrackedWork lists the work the call tracker holds (started, running or done and not yet taken).

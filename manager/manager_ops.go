@@ -64,14 +64,14 @@ func decodeResult[T any](res callResult) (T, error) {
 // runOnce runs or joins the work once and returns its raw result.
 func (m *Manager) runOnce(ctx context.Context, spec workSpec) (callResult, error) {
 	params := append([]any{spec.sector}, spec.params...)
-	wid, join, cancel, err := m.ct.getWork(ctx, spec.task, params...)
+	ref, err := m.ct.getWork(ctx, spec.task, params...)
 	if err != nil {
 		return callResult{}, err
 	}
-	defer cancel()
-	if join {
-		m.log.Info("joining tracked work", "work", wid, "sector", spec.sector)
-		return m.ct.wait(ctx, wid)
+	defer ref.release()
+	if ref.join {
+		m.log.Info("joining tracked work", "work", ref.wid, "sector", spec.sector)
+		return ref.wait(ctx)
 	}
 	if spec.lockRead|spec.lockWrite != storiface.FTNone {
 		lctx, unlock := context.WithCancel(ctx)
@@ -84,7 +84,7 @@ func (m *Manager) runOnce(ctx context.Context, spec workSpec) (callResult, error
 	err = m.deps.Sched.Schedule(ctx, spec.sector, spec.task, spec.sel, spec.prepare,
 		func(ctx context.Context, w sched.Worker) error {
 			var werr error
-			res, werr = m.startAndWait(ctx, wid, w, spec.call)
+			res, werr = m.startAndWait(ctx, ref, w, spec.call)
 			return werr
 		})
 	if err != nil {
@@ -94,13 +94,13 @@ func (m *Manager) runOnce(ctx context.Context, spec workSpec) (callResult, error
 }
 
 // startAndWait makes the worker call, records the call ID it returns under wid and waits for the result.
-func (m *Manager) startAndWait(ctx context.Context, wid WorkID, w sched.Worker,
+func (m *Manager) startAndWait(ctx context.Context, ref *workRef, w sched.Worker,
 	call func(context.Context, sched.Worker) (storiface.CallID, error)) (callResult, error) {
 	id, err := call(ctx, w)
-	if err := m.ct.started(ctx, wid, m.hostnameOf(ctx, w), id, err, aborterFor(w, id)); err != nil {
+	if err := m.ct.started(ctx, ref.wid, m.hostnameOf(ctx, w), id, err, aborterFor(w, id)); err != nil {
 		return callResult{}, err
 	}
-	return m.ct.wait(ctx, wid)
+	return ref.wait(ctx)
 }
 
 // callAborter is implemented by workers that can cancel a running call (LocalWorker and the worker RPC client).
@@ -120,12 +120,12 @@ func aborterFor(w sched.Worker, id storiface.CallID) func(context.Context) error
 // persisted, so it is never joined by a re-issued op.
 func (m *Manager) simpleCall(ctx context.Context, w sched.Worker, task storiface.TaskType,
 	call func(context.Context, sched.Worker) (storiface.CallID, error)) error {
-	wid, _, cancel, err := m.ct.getEphemeralWork(task, uuid.New())
+	ref, err := m.ct.getEphemeralWork(task, uuid.New())
 	if err != nil {
 		return err
 	}
-	defer cancel()
-	res, err := m.startAndWait(ctx, wid, w, call)
+	defer ref.release()
+	res, err := m.startAndWait(ctx, ref, w, call)
 	if err != nil {
 		return err
 	}

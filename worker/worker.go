@@ -215,8 +215,11 @@ func (l *LocalWorker) Info(context.Context) (storiface.WorkerInfo, error) {
 		Resources: l.cfg.Resources}, nil
 }
 
-// Session returns the worker's session ID, or uuid.Nil while it is disabled.
+// Session returns the worker's session ID, or uuid.Nil while it is disabled; after Close it is an error.
 func (l *LocalWorker) Session(context.Context) (uuid.UUID, error) {
+	if l.ctx.Err() != nil {
+		return uuid.Nil, errors.New("worker closed")
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.enabled {
