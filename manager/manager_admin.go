@@ -17,7 +17,9 @@ type jobLister interface {
 }
 
 // SchedDiag returns the scheduler's diagnostics.
-func (m *Manager) SchedDiag(ctx context.Context) (sched.DiagInfo, error) { return m.deps.Sched.Info(ctx) }
+func (m *Manager) SchedDiag(ctx context.Context) (sched.DiagInfo, error) {
+	return m.deps.Sched.Info(ctx)
+}
 
 // WorkerStats returns each worker's description and resource use.
 func (m *Manager) WorkerStats(ctx context.Context) (map[uuid.UUID]sched.WorkerStats, error) {
