@@ -158,7 +158,9 @@ func (s *simulator) push(e event) {
 	heap.Push(&s.events, e)
 }
 
-func (s *simulator) at(t float64) time.Time { return epoch.Add(time.Duration(t * float64(time.Second))) }
+func (s *simulator) at(t float64) time.Time {
+	return epoch.Add(time.Duration(t * float64(time.Second)))
+}
 
 // loop processes events in time order; after each instant's events it steps the core once.
 func (s *simulator) loop() error {
