@@ -271,10 +271,10 @@ func (i *Index) fetchTargets(s abi.SectorID, ft storiface.SectorFileType, ssize 
 
 // Rejection reasons of StorageBestAlloc, one per filter, so "no path found" always says why.
 const (
-	rejectKind    = "not a %s path"
-	rejectType    = "file type %s not allowed"
-	rejectMiner   = "miner %d not allowed"
-	rejectSpace   = "needs %d bytes, has %d"
+	rejectKind  = "not a %s path"
+	rejectType  = "file type %s not allowed"
+	rejectMiner = "miner %d not allowed"
+	rejectSpace = "needs %d bytes, has %d"
 )
 
 // rejectAlloc returns why path e cannot take new files ft of miner (need bytes, kind pt), or "" if it can.

@@ -216,7 +216,7 @@ func (st *Local) AllocateAndReserve(ctx context.Context, s storiface.SectorRef, 
 	}
 	paths.ID, ids.ID = s.ID, s.ID
 	var held []func()
-	release = func() {
+	releaseAll := func() {
 		for _, r := range held {
 			r()
 		}
@@ -224,7 +224,7 @@ func (st *Local) AllocateAndReserve(ctx context.Context, s storiface.SectorRef, 
 	for _, t := range allocate.All() {
 		p, rid, err := st.reserveBest(ctx, s.ID, t, ssize, pt)
 		if err != nil {
-			release()
+			releaseAll()
 			return storiface.SectorPaths{}, storiface.SectorPaths{}, nil, err
 		}
 		held = append(held, func() { p.release(rid) })
@@ -233,7 +233,7 @@ func (st *Local) AllocateAndReserve(ctx context.Context, s storiface.SectorRef, 
 	}
 	st.triggerReport()
 	var once sync.Once
-	return paths, ids, func() { once.Do(func() { release(); st.triggerReport() }) }, nil
+	return paths, ids, func() { once.Do(func() { releaseAll(); st.triggerReport() }) }, nil
 }
 
 // reserveBest reserves space for one file in the first local path the index ranks suitable that has room.
