@@ -22,7 +22,7 @@ import (
 // directly to the Montgomery representation.
 
 // intMDS holds the integer-MDS form of one width, or is nil when L does
-// not fit the reduction's bounds (L < 2^62).
+// not fit the reduction's bounds (L < 2^61).
 type intMDS struct {
 	m      [][]uint64     // M' = L·M
 	rc     [][]fr.Element // per round: c_r / k_r
@@ -30,14 +30,17 @@ type intMDS struct {
 	kFinal fr.Element
 }
 
-// rLimbs is the modulus r as little-endian limbs; rTopPlus1 = (r >> 192) + 1.
-var rLimbs, rTopPlus1 = func() ([4]uint64, uint64) {
+// rLimbs is the modulus r as little-endian limbs; quotMul = floor(2^317 / r)
+// (about 2^62.1) turns the top bits of a sum into a quotient estimate.
+var rLimbs, quotMul = func() ([4]uint64, uint64) {
 	var l [4]uint64
 	w := fr.Modulus().Bits()
 	for i := range l {
 		l[i] = uint64(w[i])
 	}
-	return l, l[3] + 1
+	m := new(big.Int).Lsh(big.NewInt(1), 317)
+	m.Div(m, fr.Modulus())
+	return l, m.Uint64()
 }()
 
 func newIntMDS(c *Constants) *intMDS {
@@ -48,7 +51,7 @@ func newIntMDS(c *Constants) *intMDS {
 		lcm.Mul(lcm, big.NewInt(d))
 		lcm.Div(lcm, g)
 	}
-	if lcm.BitLen() > 62 {
+	if lcm.BitLen() > 61 {
 		return nil
 	}
 	L := lcm.Uint64()
@@ -90,9 +93,8 @@ func newIntMDS(c *Constants) *intMDS {
 	return im
 }
 
-// mulInt sets s ← M'·s over the first t elements.
-func (im *intMDS) mulInt(s *state, t int) {
-	var out state
+// mulInt sets dst ← M'·src over the first t elements (dst ≠ src).
+func (im *intMDS) mulInt(dst, s *state, t int) {
 	for i := 0; i < t; i++ {
 		row := im.m[i]
 		var a0, a1, a2, a3, a4 uint64
@@ -113,17 +115,17 @@ func (im *intMDS) mulInt(s *state, t int) {
 			a3, c = bits.Add64(a3, l3, c)
 			a4 += c
 		}
-		reduce5(&out[i], a0, a1, a2, a3, a4)
+		reduce5(&dst[i], a0, a1, a2, a3, a4)
 	}
-	copy(s[:t], out[:t])
 }
 
-// reduce5 sets z = (a4·2^256 + a3·2^192 + … + a0) mod r, for a4 < rTopPlus1.
-// The quotient estimate floor((a4·2^64 + a3) / rTopPlus1) is at most the
-// true quotient and at most about 2 below it, so a few conditional
+// reduce5 sets z = (a4·2^256 + a3·2^192 + … + a0) mod r for a sum below
+// 2^316 (a4 < 2^60; guaranteed by L < 2^61 since every row sum is below
+// L·r). The quotient estimate ((X >> 253)·quotMul) >> 64 is at most the
+// true quotient and at most 3 below it, so at most three conditional
 // subtractions finish the reduction.
 func reduce5(z *fr.Element, a0, a1, a2, a3, a4 uint64) {
-	q, _ := bits.Div64(a4, a3, rTopPlus1)
+	q, _ := bits.Mul64(a4<<3|a3>>61, quotMul)
 	h0, l0 := bits.Mul64(q, rLimbs[0])
 	h1, l1 := bits.Mul64(q, rLimbs[1])
 	h2, l2 := bits.Mul64(q, rLimbs[2])
@@ -167,7 +169,8 @@ func lessThanR(a0, a1, a2, a3 uint64) bool {
 func (c *Constants) hashInt(in []fr.Element) fr.Element {
 	im := c.intForm
 	t, half := c.width, FullRounds/2
-	var s state
+	var bufs [2]state
+	s, next := &bufs[0], &bufs[1]
 	s[0] = c.domainTag
 	copy(s[1:t], in)
 	p := 0
@@ -186,7 +189,8 @@ func (c *Constants) hashInt(in []fr.Element) fr.Element {
 			s[0].Mul(&s[0], &im.k4[p])
 			p++
 		}
-		im.mulInt(&s, t)
+		im.mulInt(next, s, t)
+		s, next = next, s
 	}
 	var out fr.Element
 	out.Mul(&s[1], &im.kFinal)
