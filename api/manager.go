@@ -123,6 +123,10 @@ type Manager interface {
 	SectorIndex
 	Sealing
 
+	// Session returns the manager process's session ID; a new value means the manager restarted (workers then
+	// connect and declare their storage again at once).
+	// perm:read
+	Session(ctx context.Context) (uuid.UUID, error)
 	// WorkerConnect makes the manager dial back the worker API at url and add the worker to the scheduler.
 	// perm:admin
 	WorkerConnect(ctx context.Context, url string) error

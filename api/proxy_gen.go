@@ -84,6 +84,7 @@ type ManagerMethods struct {
 	SealCommit2            func(context.Context, storiface.SectorRef, storiface.Commit1Out) (storiface.Proof, error)                                                                          `perm:"admin"`
 	SealPreCommit1         func(context.Context, storiface.SectorRef, abi.SealRandomness, []abi.PieceInfo) (storiface.PreCommit1Out, error)                                                   `perm:"admin"`
 	SealPreCommit2         func(context.Context, storiface.SectorRef, storiface.PreCommit1Out) (storiface.SectorCids, error)                                                                  `perm:"admin"`
+	Session                func(context.Context) (uuid.UUID, error)                                                                                                                           `perm:"read"`
 	StorageAddLocal        func(context.Context, string) error                                                                                                                                `perm:"admin"`
 	StorageAttach          func(context.Context, storiface.StorageInfo, storiface.FsStat) error                                                                                               `perm:"admin"`
 	StorageBestAlloc       func(context.Context, storiface.SectorFileType, abi.SectorSize, storiface.PathType, abi.ActorID) ([]storiface.StorageInfo, error)                                  `perm:"admin"`
@@ -305,6 +306,14 @@ func (s *ManagerStruct) SealPreCommit2(p0 context.Context, p1 storiface.SectorRe
 		return *new(storiface.SectorCids), ErrNotSupported
 	}
 	return s.Internal.SealPreCommit2(p0, p1, p2)
+}
+
+// Session calls Internal.Session.
+func (s *ManagerStruct) Session(p0 context.Context) (uuid.UUID, error) {
+	if s.Internal.Session == nil {
+		return *new(uuid.UUID), ErrNotSupported
+	}
+	return s.Internal.Session(p0)
 }
 
 // StorageAddLocal calls Internal.StorageAddLocal.

@@ -123,6 +123,8 @@ type Manager struct {
 	ctx   context.Context // lives until Close; remote worker connections use it
 	close context.CancelFunc
 
+	session uuid.UUID
+
 	mu        sync.Mutex
 	workers   map[storiface.WorkerID]*workerRef
 	hostnames map[sched.Worker]string
@@ -158,7 +160,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{SectorIndex: deps.Index, cfg: cfg, deps: deps, log: log, ct: ct,
+	m := &Manager{SectorIndex: deps.Index, cfg: cfg, deps: deps, log: log, ct: ct, session: uuid.New(),
 		workers: map[storiface.WorkerID]*workerRef{}, hostnames: map[sched.Worker]string{}}
 	m.ctx, m.close = context.WithCancel(context.Background())
 	if deps.Backend != nil && !cfg.Sealer.NoLocalWorker {
@@ -310,6 +312,9 @@ func (m *Manager) hostnameOf(ctx context.Context, w sched.Worker) string {
 	}
 	return "unknown"
 }
+
+// Session returns the manager's session ID, new at every start.
+func (m *Manager) Session(context.Context) (uuid.UUID, error) { return m.session, nil }
 
 // Version implements api.Common.
 func (m *Manager) Version(context.Context) (string, error) { return api.Version, nil }

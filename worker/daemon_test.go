@@ -1,0 +1,125 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"sealfleet/api"
+	"sealfleet/db"
+	"sealfleet/manager"
+	"sealfleet/sched"
+	"sealfleet/stores"
+	"sealfleet/storiface"
+	"sealfleet/worker"
+	"sealfleet/worker/workertest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// managerProc is a manager serving its API on a real loopback listener, as `sealfleet run` does.
+type managerProc struct {
+	m    *manager.Manager
+	addr string
+	stop func()
+}
+
+func startManager(t *testing.T, addr string, d *db.DB, secret []byte) *managerProc {
+	t.Helper()
+	ctx := context.Background()
+	idx, err := stores.NewIndex(ctx, d, stores.IndexOptions{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sched.New(sched.Config{Clock: sched.NewFakeClock(time.Unix(0, 0)), SessionInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stopSched := context.WithCancel(ctx)
+	go s.Run(sctx)
+	st, err := workertest.NewStore(ctx, t.TempDir(), workertest.NewIndex()) // the manager node has no paths of its own here
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manager.New(ctx, manager.Config{Logger: quiet}, manager.Deps{Index: idx, Store: st, Sched: s, DB: d, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lst, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(api.RPCPath, api.ManagerHandler(m, api.Verifier(secret)))
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(lst)
+	p := &managerProc{m: m, addr: lst.Addr().String()}
+	p.stop = func() {
+		srv.Close()
+		m.Close()
+		s.Close(ctx)
+		stopSched()
+	}
+	return p
+}
+
+func TestDaemonConnectsRunsAndReconnects(t *testing.T) {
+	ctx := context.Background()
+	secret := bytes.Repeat([]byte{9}, api.SecretSize)
+	mdb, err := db.OpenSQLite(t.TempDir() + "/manager.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mdb.Close()
+	mp := startManager(t, "127.0.0.1:0", mdb, secret)
+
+	tok, _ := api.NewToken(secret, api.AllPermissions)
+	clock := workertest.NewClock()
+	backend := workertest.NewBackend()
+	mURL := "http://" + mp.addr
+	d, err := worker.StartDaemon(ctx, worker.DaemonConfig{
+		Manager: api.Info{Token: tok, URL: mURL}, Listen: "127.0.0.1:0", Repo: t.TempDir(), Logger: quiet,
+		Worker: worker.Config{Name: "remote", TaskTypes: storiface.AllTaskTypes(), IgnoreResources: true, Clock: clock},
+	}, worker.DaemonDeps{Backend: backend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	clock.WaitAfter() // the first connection attempt is done
+	stats, _ := mp.m.WorkerStats(ctx)
+	if len(stats) != 1 {
+		t.Fatalf("manager knows %d workers, want 1", len(stats))
+	}
+
+	sector := storiface.SectorRef{ID: abi.SectorID{Miner: 1000, Number: 1}, ProofType: abi.RegisteredSealProof_StackedDrg2KiBV1_1}
+	proof, err := mp.m.SealCommit2(ctx, sector, storiface.Commit1Out("c1"))
+	if err != nil || len(proof) == 0 {
+		t.Fatalf("C2 over RPC: %v", err)
+	}
+
+	// The manager restarts on the same address; at the next heartbeat the worker connects to it again.
+	mp.stop()
+	mp2 := startManager(t, mp.addr, mdb, secret)
+	defer mp2.stop()
+	for i := 0; i < 200; i++ {
+		if stats, _ := mp2.m.WorkerStats(ctx); len(stats) == 1 {
+			break
+		}
+		clock.Advance(5 * time.Second)
+		clock.WaitAfter()
+	}
+	if stats, _ := mp2.m.WorkerStats(ctx); len(stats) != 1 {
+		t.Fatalf("restarted manager knows %d workers, want 1", len(stats))
+	}
+	proof2, err := mp2.m.SealCommit2(ctx, sector, storiface.Commit1Out("c1-again"))
+	if err != nil || len(proof2) == 0 {
+		t.Fatalf("C2 after manager restart: %v", err)
+	}
+}
