@@ -255,7 +255,9 @@ func (d *Daemon) Close() error {
 type attachingPaths struct{ st *stores.Local }
 
 // Local lists the local paths.
-func (a attachingPaths) Local(ctx context.Context) ([]storiface.StoragePath, error) { return a.st.Local(ctx) }
+func (a attachingPaths) Local(ctx context.Context) ([]storiface.StoragePath, error) {
+	return a.st.Local(ctx)
+}
 
 // DetachPath closes a path and removes it from storage.json.
 func (a attachingPaths) DetachPath(ctx context.Context, rootOrID string) error {
