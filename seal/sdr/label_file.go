@@ -45,6 +45,12 @@ type LabelStats struct {
 
 // LabelWithStats is Label, also reporting what the run did.
 func LabelWithStats(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, cacheDir string) (LabelStats, error) {
+	return labelFiles(ctx, cfg, pc, replicaID, cacheDir, defaultWriteChunkNodes)
+}
+
+// labelFiles is LabelWithStats with the layer files streamed in chunks of chunkNodes nodes.
+func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, cacheDir string,
+	chunkNodes uint64) (LabelStats, error) {
 	var stats LabelStats
 	if err := cfg.Validate(); err != nil {
 		return stats, err
@@ -83,12 +89,17 @@ func LabelWithStats(ctx context.Context, cfg Config, pc *ParentsCache, replicaID
 	}
 	for layer := kept + 1; layer <= cfg.Layers; layer++ {
 		start := time.Now()
-		stolen, err := labelLayer(ctx, cfg, pc, replicaID, layer, cur, prev)
+		w, err := newLayerWriter(cacheDir, layer, cur, chunkNodes)
+		if err != nil {
+			return stats, err
+		}
+		stolen, err := labelLayer(ctx, cfg, pc, replicaID, layer, cur, prev, w)
 		stats.HasherGathered += stolen
 		if err != nil {
+			w.abort()
 			return stats, fmt.Errorf("labeling layer %d: %w", layer, err)
 		}
-		if err := writeLayer(cacheDir, layer, cur); err != nil {
+		if err := w.finish(); err != nil {
 			return stats, err
 		}
 		secs := time.Since(start).Seconds()
@@ -200,35 +211,6 @@ func readLayer(path string, buf []byte) error {
 
 // layerTempSuffix marks layer files being written.
 const layerTempSuffix = ".tmp"
-
-// writeLayer stores a layer atomically: temporary file, fsync, rename, fsync of the directory.
-func writeLayer(dir string, layer int, data []byte) error {
-	path := filepath.Join(dir, LayerFileName(layer))
-	tmp := path + layerTempSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("writing layer %d: %w", layer, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("writing layer %d: %w", layer, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
 
 // removeTempLayers deletes layer files a crashed run left half-written.
 func removeTempLayers(dir string) {

@@ -66,13 +66,23 @@ func TestLabelFilesKAT(t *testing.T) {
 }
 
 func TestLabelFilesMatchInMemoryLarger(t *testing.T) {
-	for _, v := range []APIVersion{V1, V1_1} {
-		t.Run(v.String(), func(t *testing.T) {
+	tests := []struct {
+		version    APIVersion
+		chunkNodes uint64 // layer files streamed in chunks of this many nodes
+	}{
+		{V1, defaultWriteChunkNodes},
+		{V1_1, defaultWriteChunkNodes},
+		{V1_1, 1000}, // several chunks and a partial last one
+		{V1, 1 << 10},
+	}
+	for _, tc := range tests {
+		v := tc.version
+		t.Run(fmt.Sprint(v, "/", tc.chunkNodes), func(t *testing.T) {
 			cfg := Config{Nodes: 1 << 13, Layers: 3, PoRepID: [32]byte{byte(v) + 40}, Version: v}
 			pc := openTestCache(t, cfg)
 			rid := [32]byte{1, 2, 3}
 			dir := t.TempDir()
-			if err := Label(t.Context(), cfg, pc, rid, dir); err != nil {
+			if _, err := labelFiles(t.Context(), cfg, pc, rid, dir, tc.chunkNodes); err != nil {
 				t.Fatal(err)
 			}
 			g, _ := NewGraph(cfg)

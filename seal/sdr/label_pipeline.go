@@ -71,13 +71,17 @@ type layerLabeler struct {
 	quit     chan struct{}
 	// stolen counts the nodes the hasher gathered itself (reported in benchmarks).
 	stolen uint64
+	// out receives completed chunks of cur (nil: nobody listens).
+	out *layerWriter
 }
 
 // labelLayer fills cur with the labels of layer (1-based); prev holds the previous layer (unused for layer 1).
 // It returns how many nodes the hasher had to gather itself.
-func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, layer int, cur, prev []byte) (uint64, error) {
+// Completed chunks of cur are handed to out (nil: none) as they are labelled.
+func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, layer int, cur, prev []byte,
+	out *layerWriter) (uint64, error) {
 	l := &layerLabeler{cfg: cfg, pc: pc, replicaID: replicaID, layer: layer, degree: layerDegree(layer),
-		cur: cur, prev: prev, ring: make([]ringSlot, ringSize), wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		cur: cur, prev: prev, out: out, ring: make([]ringSlot, ringSize), wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	for i := range l.ring {
 		writePrefix(l.ring[i].msg[:prefixLen], &replicaID, layer, 0)
 	}
@@ -230,6 +234,9 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 		h := sha256.Sum256(s.msg[:])
 		h[31] &= 0x3f
 		*(*[NodeSize]byte)(l.cur[v*NodeSize:]) = h
+		if l.out != nil && (v+1)%l.out.chunkNodes == 0 {
+			l.out.chunkDone(v / l.out.chunkNodes)
+		}
 		if (v+1)%publishEvery == 0 {
 			l.labelled.Store(v + 1)
 			if l.parked.Load() && l.lead() <= ringSize/2 {
@@ -241,6 +248,9 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 		}
 	}
 	l.labelled.Store(n)
+	if l.out != nil && n%l.out.chunkNodes != 0 {
+		l.out.chunkDone(n / l.out.chunkNodes)
+	}
 	return nil
 }
 
