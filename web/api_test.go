@@ -71,8 +71,19 @@ func TestAPI_PagesAndWindows(t *testing.T) {
 		if tl.Total != 30 || len(tl.Lanes) != 4 {
 			t.Fatalf("lanes %d of %d, want 4 of 30", len(tl.Lanes), tl.Total)
 		}
-		if len(tl.Jobs) == 0 {
-			t.Fatal("no jobs in the last two hours of the demo")
+		if len(tl.Jobs) == 0 || tl.MinSpanMs != 2*3600*1000/1600 {
+			t.Fatalf("%d jobs, min span %d ms in the last two hours of the demo", len(tl.Jobs), tl.MinSpanMs)
+		}
+		// at 100 px for two hours a pixel is 72 s: only jobs that lived at least that long are returned
+		var coarse web.Timeline
+		getJSON(t, c, u+"/api/timeline?px=100&limit=4&from="+from.Format(time.RFC3339)+"&to="+to.Format(time.RFC3339), &coarse)
+		for _, j := range coarse.Jobs {
+			if j.End != 0 && j.End-j.Queued < 72_000 {
+				t.Fatalf("px=100: job %s lived %d ms, under a pixel", j.ID, j.End-j.Queued)
+			}
+		}
+		if len(coarse.Jobs) > len(tl.Jobs) {
+			t.Fatalf("px=100 returned more jobs (%d) than px=1600 (%d)", len(coarse.Jobs), len(tl.Jobs))
 		}
 		lanes := map[string]bool{}
 		for _, l := range tl.Lanes {
@@ -82,8 +93,8 @@ func TestAPI_PagesAndWindows(t *testing.T) {
 			if !lanes[j.Worker] {
 				t.Fatalf("job %s on worker %s outside the page", j.ID, j.Worker)
 			}
-			if !j.Queued.Before(to) || (!j.End.IsZero() && !j.End.After(from)) {
-				t.Fatalf("job %s [%s, %s) outside the window", j.ID, j.Queued, j.End)
+			if j.Queued >= to.UnixMilli() || (j.End != 0 && j.End <= from.UnixMilli()) {
+				t.Fatalf("job %s [%d, %d) outside the window", j.ID, j.Queued, j.End)
 			}
 		}
 	})
@@ -151,6 +162,7 @@ func TestAPI_BadParameters(t *testing.T) {
 		{"/api/timeline?from=yesterday", "from"},
 		{"/api/timeline?from=2000&to=1000", "window"},
 		{"/api/timeline?limit=1000", "limit"},
+		{"/api/timeline?px=5", "px"},
 		{"/api/queue?limit=9999", "limit"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {

@@ -8,15 +8,38 @@ import (
 )
 
 // Timeline is what the Gantt chart draws: one page of worker lanes and the jobs on them within [From, To).
+// Jobs that would be narrower than one pixel of the chart (a finished job whose whole life, queued to end, is
+// shorter than MinSpanMs = (To-From)/px) are left out.
 type Timeline struct {
-	From      time.Time `json:"from"`
-	To        time.Time `json:"to"`
-	Now       time.Time `json:"now"`
-	Total     int       `json:"total"` // lanes (workers) in all pages
-	Offset    int       `json:"offset"`
-	Lanes     []Lane    `json:"lanes"`
-	Jobs      []Job     `json:"jobs"`
-	Truncated bool      `json:"truncated,omitempty"` // more than maxTimelineJobs jobs were in the window
+	From      time.Time    `json:"from"`
+	To        time.Time    `json:"to"`
+	Now       time.Time    `json:"now"`
+	Total     int          `json:"total"` // lanes (workers) in all pages
+	Offset    int          `json:"offset"`
+	Lanes     []Lane       `json:"lanes"`
+	Jobs      timelineJobs `json:"jobs"`
+	MinSpanMs int64        `json:"minSpanMs"`
+	Truncated bool         `json:"truncated,omitempty"` // more than maxTimelineJobs jobs were in the window
+}
+
+// TimelineJob is a Job in the timeline's compact form: times are Unix milliseconds, 0 when not yet reached.
+type TimelineJob struct {
+	ID      string `json:"id"`
+	Task    string `json:"task"`
+	Worker  string `json:"worker"`
+	Sector  string `json:"sector"`
+	Queued  int64  `json:"q"`
+	Start   int64  `json:"s,omitempty"`
+	End     int64  `json:"e,omitempty"`
+	Failed  bool   `json:"failed,omitempty"`
+	Message string `json:"msg,omitempty"`
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // Lane is one worker's row in the timeline.
@@ -26,7 +49,7 @@ type Lane struct {
 }
 
 const (
-	maxTimelineJobs   = 20000
+	maxTimelineJobs   = 10000
 	maxTimelineWindow = 31 * 24 * time.Hour
 )
 
@@ -47,7 +70,11 @@ func (s *Server) timeline(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit, err := intParam(r, "limit", 40, 1, 200)
+	limit, err := intParam(r, "limit", 40, 1, 100)
+	if err != nil {
+		return nil, err
+	}
+	px, err := intParam(r, "px", 1600, 100, 10000)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +82,7 @@ func (s *Server) timeline(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tl := Timeline{From: from, To: to, Now: now, Total: len(ws), Offset: offset, Lanes: []Lane{}, Jobs: []Job{}}
+	tl := Timeline{From: from, To: to, Now: now, Total: len(ws), Offset: offset, Lanes: []Lane{}, Jobs: timelineJobs{}}
 	ids := make([]string, 0, limit)
 	for _, w := range page(ws, offset, limit) {
 		tl.Lanes = append(tl.Lanes, Lane{ID: w.ID, Hostname: w.Hostname})
@@ -64,14 +91,20 @@ func (s *Server) timeline(r *http.Request) (any, error) {
 	if len(ids) == 0 {
 		return tl, nil
 	}
-	jobs, err := s.src.Jobs(r.Context(), JobQuery{From: from, To: to, Workers: ids, Limit: maxTimelineJobs + 1})
+	pixel := to.Sub(from) / time.Duration(px)
+	tl.MinSpanMs = pixel.Milliseconds()
+	jobs, err := s.src.Jobs(r.Context(), JobQuery{From: from, To: to, Workers: ids, Limit: maxTimelineJobs + 1, MinSpan: pixel})
 	if err != nil {
 		return nil, fmt.Errorf("reading jobs: %w", err)
 	}
 	if len(jobs) > maxTimelineJobs {
 		jobs, tl.Truncated = jobs[:maxTimelineJobs], true
 	}
-	tl.Jobs = jobs
+	tl.Jobs = make(timelineJobs, 0, len(jobs))
+	for _, j := range jobs {
+		tl.Jobs = append(tl.Jobs, TimelineJob{ID: j.ID, Task: j.Task, Worker: j.Worker, Sector: j.Sector,
+			Queued: unixMilli(j.Queued), Start: unixMilli(j.Start), End: unixMilli(j.End), Failed: j.Failed, Message: j.Message})
+	}
 	return tl, nil
 }
 

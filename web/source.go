@@ -79,6 +79,9 @@ type JobQuery struct {
 	From, To time.Time
 	Workers  []string // worker IDs; empty means all
 	Limit    int      // 0 means no limit
+	// MinSpan leaves out finished jobs whose whole life (End-Queued) is shorter: they would be narrower than a
+	// pixel of the chart. 0 keeps every job.
+	MinSpan time.Duration
 }
 
 // StateCount is the number of sectors in one pipeline state.

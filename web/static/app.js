@@ -195,7 +195,8 @@
   async function loadTimeline() {
     const p = S.tl;
     const [from, to] = tlWindow();
-    const d = await api(`/api/timeline?from=${Math.floor(from)}&to=${Math.ceil(to)}&offset=${p.offset}&limit=${p.limit}`);
+    const px = Math.max(900, $('#tl-chart').clientWidth) - 194;
+    const d = await api(`/api/timeline?from=${Math.floor(from)}&to=${Math.ceil(to)}&offset=${p.offset}&limit=${p.limit}&px=${px}`);
     skew = ms(d.now) - Date.now();
     p.data = d;
     p.jobs = new Map(d.jobs.map((j) => [j.id, j]));
@@ -216,15 +217,16 @@
     const subH = 16, gap = 3, pad = 5, maxSub = 8;
     const byLane = new Map(d.lanes.map((l) => [l.id, []]));
     for (const j of p.jobs.values()) if (byLane.has(j.worker)) byLane.get(j.worker).push(j);
+    // jobs are in the compact form: q, s, e in Unix ms (0: not reached)
     const rowOf = new Map(), laneTop = [], laneH = [];
     const W = Math.max(900, el.clientWidth), labelW = 180, top = 30, right = 14;
     let y0 = top;
     d.lanes.forEach((l, i) => {
       const ends = [];
-      byLane.get(l.id).sort((a, b) => ms(a.queued) - ms(b.queued)).forEach((j) => {
-        let r = ends.findIndex((e) => e <= ms(j.queued));
+      byLane.get(l.id).sort((a, b) => a.q - b.q).forEach((j) => {
+        let r = ends.findIndex((e) => e <= j.q);
         if (r < 0) r = ends.length < maxSub ? ends.length : ends.indexOf(Math.min(...ends));
-        ends[r] = j.end ? ms(j.end) : n;
+        ends[r] = j.e || n;
         rowOf.set(j.id, r);
       });
       laneTop[i] = y0;
@@ -268,7 +270,7 @@
       const li = lane.get(j.worker);
       if (li == null) continue;
       const y = laneTop[li] + pad + rowOf.get(j.id) * (subH + gap), hgt = subH;
-      const q = Math.max(ms(j.queued), from), st = j.start ? ms(j.start) : 0, end = j.end ? ms(j.end) : n;
+      const q = Math.max(j.q, from), st = j.s, end = j.e || n;
       const g = svg('g', { class: 'job', data: { task: j.task, id: j.id, sector: j.sector } });
       const waitEnd = Math.min(st || n, to);
       if (waitEnd > q) g.append(svg('rect', { class: 'wait', x: x(q), y, width: Math.max(1, x(waitEnd) - x(q)), height: hgt, rx: 2, fill: pattern(j.task) }));
@@ -285,16 +287,17 @@
     root.append(jobs);
     if (n >= from && n <= to) root.append(svg('g', { class: 'now' }, svg('line', { x1: x(n), x2: x(n), y1: top - 6, y2: H })));
     clear(el, d.lanes.length ? root : h('p', { class: 'muted', style: { padding: '24px' }, text: 'No workers.' }));
-    if (d.truncated) el.append(h('p', { class: 'muted', text: 'Too many jobs in this window: showing the first 20,000. Choose a shorter window.' }));
+    if (d.truncated) el.append(h('p', { class: 'muted', text: 'Too many jobs in this window: showing the first 10,000. Choose a shorter window or fewer workers.' }));
+    if (d.minSpanMs >= 60e3) el.append(h('p', { class: 'muted note', text: `Jobs shorter than ${dur(d.minSpanMs / 1000)} (one pixel) are not drawn; choose a shorter window to see them.` }));
   }
   function showTip(ev, j) {
     const tip = $('#tl-tip');
-    const q = ms(j.queued), st = ms(j.start), end = j.end ? ms(j.end) : now();
+    const q = j.q, st = j.s, end = j.e || now();
     clear(tip, h('b', null, `${j.task} · ${j.sector}`),
       h('div', { class: 'muted', text: `queued ${stamp(q)}` }),
       h('div', null, `waited ${dur(((st || now()) - q) / 1000)}`),
-      st ? h('div', null, `${j.end ? 'ran' : 'running'} ${dur((end - st) / 1000)}`) : null,
-      j.failed ? h('div', { class: 'error', text: j.message || 'failed' }) : null);
+      st ? h('div', null, `${j.e ? 'ran' : 'running'} ${dur((end - st) / 1000)}`) : null,
+      j.failed ? h('div', { class: 'error', text: j.msg || 'failed' }) : null);
     tip.hidden = false;
     tip.style.left = Math.min(ev.clientX + 14, innerWidth - 330) + 'px';
     tip.style.top = ev.clientY + 14 + 'px';
@@ -452,7 +455,10 @@
     on('sector', onSector);
     on('job', (c) => {
       const j = c.job;
-      if (S.view === 'timeline' && j && S.tl.lanes.has(j.worker)) { S.tl.jobs.set(j.id, j); later('tl', renderTimeline, 200); }
+      if (S.view === 'timeline' && j && S.tl.lanes.has(j.worker)) {
+        S.tl.jobs.set(j.id, { id: j.id, task: j.task, worker: j.worker, sector: j.sector, q: ms(j.queued), s: ms(j.start), e: ms(j.end), failed: j.failed, msg: j.message });
+        later('tl', renderTimeline, 200);
+      }
       if (S.view === 'workers') later('wk', loadWorkers, 1000);
     });
     on('worker', () => { if (S.view === 'workers') later('wk', loadWorkers, 1000); });

@@ -32,6 +32,7 @@ type MemSource struct {
 
 type lane struct {
 	jobs    []*web.Job    // ascending Queued
+	open    []*web.Job    // jobs not finished (End zero), any order
 	maxSpan time.Duration // longest End-Queued of a finished job
 }
 
@@ -117,12 +118,17 @@ func latest(ts ...time.Time) time.Time {
 func (l *lane) insert(j *web.Job) {
 	i := sort.Search(len(l.jobs), func(i int) bool { return l.jobs[i].Queued.After(j.Queued) })
 	l.jobs = slices.Insert(l.jobs, i, j)
-	if !j.End.IsZero() {
+	if j.End.IsZero() {
+		l.open = append(l.open, j)
+	} else {
 		l.maxSpan = max(l.maxSpan, j.End.Sub(j.Queued))
 	}
 }
 
 func (l *lane) remove(j *web.Job) {
+	if i := slices.Index(l.open, j); i >= 0 {
+		l.open = slices.Delete(l.open, i, i+1)
+	}
 	i := sort.Search(len(l.jobs), func(i int) bool { return !l.jobs[i].Queued.Before(j.Queued) })
 	for ; i < len(l.jobs); i++ {
 		if l.jobs[i] == j {
@@ -216,6 +222,9 @@ func (m *MemSource) Jobs(_ context.Context, q web.JobQuery) ([]web.Job, error) {
 		}
 	}
 	var out []web.Job
+	if q.Limit > 0 {
+		out = make([]web.Job, 0, min(q.Limit, 1024))
+	}
 	for _, id := range ids {
 		l := m.lanes[id]
 		if l == nil {
@@ -229,20 +238,20 @@ func (m *MemSource) Jobs(_ context.Context, q web.JobQuery) ([]web.Job, error) {
 }
 
 // window appends the lane's jobs overlapping [q.From, q.To). A finished job queued before From-maxSpan cannot
-// reach From, so the scan starts there; running jobs are few and found by a scan from the start of the lane
-// only when their queue time is in range of the scan (long-running jobs older than maxSpan are also checked).
+// reach From, so the scan starts there; unfinished jobs queued earlier are taken from the open list.
 func (l *lane) window(out []web.Job, q web.JobQuery) []web.Job {
-	start := sort.Search(len(l.jobs), func(i int) bool { return !l.jobs[i].Queued.Before(q.From.Add(-l.maxSpan)) })
-	for _, j := range l.jobs[:start] {
-		if j.End.IsZero() { // still running: overlaps every later window
+	scanFrom := q.From.Add(-l.maxSpan)
+	for _, j := range l.open {
+		if j.Queued.Before(scanFrom) { // still running: overlaps every later window
 			out = append(out, *j)
 		}
 	}
+	start := sort.Search(len(l.jobs), func(i int) bool { return !l.jobs[i].Queued.Before(scanFrom) })
 	for _, j := range l.jobs[start:] {
-		if !j.Queued.Before(q.To) {
+		if !j.Queued.Before(q.To) || (q.Limit > 0 && len(out) >= q.Limit) {
 			break
 		}
-		if j.End.IsZero() || j.End.After(q.From) {
+		if j.End.IsZero() || (j.End.After(q.From) && j.End.Sub(j.Queued) >= q.MinSpan) {
 			out = append(out, *j)
 		}
 	}
