@@ -40,6 +40,7 @@ var benchPC2Cmd = &cli.Command{
 		w := cctx.App.Writer
 		fmt.Fprintf(w, "sector %s on %d cores: PC1 %.1f s, PC2 %.1f s, C1+verify %.2f s\n",
 			storiface.SizeString(size), res.Cores, res.PC1Seconds, res.Seconds, res.C1Seconds)
+		fmt.Fprintf(w, "PC2 CPU %.1f s (load average before PC2: %s)\n", res.CPUSeconds, res.LoadAvg)
 		fmt.Fprintf(w, "PC2 peak RSS %.1f MiB (scope: %s)\n", float64(res.PeakRSSBytes)/(1<<20), res.PeakRSSScope)
 		fmt.Fprintf(w, "Poseidon hashes/s (1 core): arity 2 %.0f, arity 8 %.0f, arity 11 %.0f\n",
 			res.PoseidonHashesPerSecond["2"], res.PoseidonHashesPerSecond["8"], res.PoseidonHashesPerSecond["11"])

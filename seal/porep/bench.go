@@ -21,14 +21,18 @@ import (
 	"sealfleet/seal/sdr"
 )
 
-// PC2Bench is the result of BenchPC2. Seconds and PeakRSSBytes cover PC2
-// only; PeakRSSScope says how the peak was isolated.
+// PC2Bench is the result of BenchPC2. Seconds, CPUSeconds (user + system
+// time of the process) and PeakRSSBytes cover PC2 only; PeakRSSScope says
+// how the peak was isolated; LoadAvg is /proc/loadavg before PC2 (other
+// work on the machine inflates Seconds but hardly CPUSeconds).
 type PC2Bench struct {
 	SectorSize              uint64             `json:"sectorSize"`
 	Seconds                 float64            `json:"seconds"`
 	PeakRSSBytes            uint64             `json:"peakRSSBytes"`
 	PeakRSSScope            string             `json:"peakRSSScope"`
 	PoseidonHashesPerSecond map[string]float64 `json:"poseidonHashesPerSecond"`
+	CPUSeconds              float64            `json:"cpuSeconds"`
+	LoadAvg                 string             `json:"loadAvg"`
 	PC1Seconds              float64            `json:"pc1Seconds"`
 	C1Seconds               float64            `json:"c1Seconds"`
 	Cores                   int                `json:"cores"`
@@ -86,12 +90,15 @@ func BenchPC2(ctx context.Context, proof abi.RegisteredSealProof, tmpDir, parent
 
 	debug.FreeOSMemory()
 	scope := resetPeakRSS()
+	res.LoadAvg = loadAvg()
+	cpu0 := processCPU()
 	start = time.Now()
 	gotD, commR, err := PreCommit2(ctx, cfg, cache, unsealed, sealed, replicaID)
 	if err != nil {
 		return nil, fmt.Errorf("PC2: %w", err)
 	}
 	res.Seconds = time.Since(start).Seconds()
+	res.CPUSeconds = (processCPU() - cpu0).Seconds()
 	res.PeakRSSBytes, res.PeakRSSScope = peakRSS(scope)
 	res.CommD, res.CommR = fmt.Sprintf("%x", gotD), fmt.Sprintf("%x", commR)
 
@@ -157,4 +164,26 @@ func peakRSS(reset bool) (uint64, string) {
 		return 0, "unavailable"
 	}
 	return uint64(ru.Maxrss) * 1024, "process"
+}
+
+// processCPU returns the user + system CPU time of the process.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAvg returns the first three fields of /proc/loadavg, or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
