@@ -44,7 +44,7 @@ func encodeAndBuildTreeR(ctx context.Context, cfg sdr.Config, shape merkle.Shape
 		err := merkle.Parallel(len(buf)/merkle.NodeSize, 1, workers, func(lo, hi int) error {
 			for i := lo; i < hi; i++ {
 				o := i * merkle.NodeSize
-				if err := encodeNode(buf[o:o+merkle.NodeSize], dataBuf[o:], keyBuf[o:]); err != nil {
+				if err := EncodeNode(buf[o:o+merkle.NodeSize], dataBuf[o:], keyBuf[o:]); err != nil {
 					return fmt.Errorf("encoding node %d: %w", start+uint64(i), err)
 				}
 			}

@@ -228,10 +228,12 @@ func columnFill(layers []*os.File, workers int) merkle.LeafFunc {
 	}
 }
 
-// encodeNode sets out = data + key mod r on little-endian canonical field
-// elements. Addition is linear, so it works on the plain limbs without
-// Montgomery conversion.
-func encodeNode(out, data, key []byte) error {
+// EncodeNode sets out (32 bytes) = data + key mod r, the replica encoding
+// of one node (key = the node's last-layer label), for little-endian
+// canonical field elements; it fails if either input is not below r.
+// Addition is linear, so it works on the plain limbs without Montgomery
+// conversion. out may alias data.
+func EncodeNode(out, data, key []byte) error {
 	var a, b fr.Element
 	for i := 0; i < 4; i++ {
 		a[i] = binary.LittleEndian.Uint64(data[8*i:])
@@ -247,8 +249,9 @@ func encodeNode(out, data, key []byte) error {
 	return nil
 }
 
-// decodeNode sets out = sealed − key mod r (the inverse of encodeNode).
-func decodeNode(out, sealed, key []byte) error {
+// DecodeNode sets out = sealed − key mod r, the inverse of EncodeNode
+// (unsealing one node); it fails if either input is not below r.
+func DecodeNode(out, sealed, key []byte) error {
 	var a, b fr.Element
 	for i := 0; i < 4; i++ {
 		a[i] = binary.LittleEndian.Uint64(sealed[8*i:])

@@ -243,3 +243,50 @@ func TestPreCommit2BadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestEncodeDecodeNode(t *testing.T) {
+	q := fr.Modulus()
+	qm1 := new(big.Int).Sub(q, big.NewInt(1))
+	le := func(v *big.Int) []byte {
+		be := v.FillBytes(make([]byte, 32))
+		out := make([]byte, 32)
+		for i := range out {
+			out[i] = be[31-i]
+		}
+		return out
+	}
+	rng := rand.New(rand.NewSource(8))
+	cases := []struct {
+		name      string
+		data, key []byte
+		ok        bool
+	}{
+		{"zero", make([]byte, 32), make([]byte, 32), true},
+		{"wraps", le(qm1), le(big.NewInt(5)), true},
+		{"random", randomNodes(rng, 1), randomNodes(rng, 1), true},
+		{"data not canonical", le(q), make([]byte, 32), false},
+		{"key not canonical", make([]byte, 32), bytes.Repeat([]byte{0xff}, 32), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			enc := make([]byte, 32)
+			err := EncodeNode(enc, tc.data, tc.key)
+			if (err == nil) != tc.ok {
+				t.Fatalf("encode error %v, want ok=%v", err, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			var d, k merkle.Node
+			copy(d[:], tc.data)
+			copy(k[:], tc.key)
+			if want := addLE(d, k, q); !bytes.Equal(enc, want[:]) {
+				t.Fatalf("encode %x, want %x", enc, want)
+			}
+			dec := make([]byte, 32)
+			if err := DecodeNode(dec, enc, tc.key); err != nil || !bytes.Equal(dec, tc.data) {
+				t.Fatalf("decode %x (%v), want %x", dec, err, tc.data)
+			}
+		})
+	}
+}

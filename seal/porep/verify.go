@@ -117,7 +117,7 @@ func (v *verifier) challenge(p *ChallengeProof, c uint64) error {
 		return err
 	}
 	var want merkle.Node
-	if err := encodeNode(want[:], p.CommDProof.Leaf[:], p.Column.Rows[v.cfg.Layers-1][:]); err != nil {
+	if err := EncodeNode(want[:], p.CommDProof.Leaf[:], p.Column.Rows[v.cfg.Layers-1][:]); err != nil {
 		return fmt.Errorf("encoding: %v", err)
 	}
 	if want != p.CommRLast.Leaf {
