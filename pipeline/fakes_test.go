@@ -142,7 +142,8 @@ type fakeSealer struct {
 	failErr  error
 	started  chan sealCall
 	client   *http.Client
-	pieces   map[string][]byte // data URL -> bytes fetched
+	failIf   func(c sealCall, nth int) bool // nth counts calls of the method, from 1
+	pieces   map[string][]byte              // data URL -> bytes fetched
 }
 
 func newFakeSealer() *fakeSealer {
@@ -221,6 +222,17 @@ func (f *fakeSealer) enter(ctx context.Context, method string, n abi.SectorNumbe
 	if f.failures[method] > 0 {
 		f.failures[method]--
 		return f.failErr
+	}
+	if f.failIf != nil {
+		nth := 0
+		for _, prev := range f.calls {
+			if prev.Method == method {
+				nth++
+			}
+		}
+		if f.failIf(c, nth) {
+			return f.failErr
+		}
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func (p *Pipeline) stepWaitDeals(ctx context.Context, r *runner, sec *sector) er
 // stepPacking waits for a sealing slot, plans the zero fillers up to the sector size, adds every pending
 // piece, then draws the ticket and moves to PreCommit1.
 func (p *Pipeline) stepPacking(ctx context.Context, r *runner, sec *sector) error {
-	if !p.planned(&sec.SectorInfo) {
+	if !sec.Admitted {
 		return p.admit(ctx, r, sec)
 	}
 	if i := nextPending(sec.Pieces); i >= 0 {
@@ -103,10 +103,10 @@ func (p *Pipeline) admit(ctx context.Context, r *runner, sec *sector) error {
 		if !p.slotFreeLocked(s.Number) {
 			return errNoSlot
 		}
-		fill := fillers(s.Used().Padded(), capacity.Padded())
-		for _, f := range fill {
+		for _, f := range fillers(s.Used().Padded(), capacity.Padded()) {
 			s.Pieces = append(s.Pieces, Piece{Size: f.Unpadded()})
 		}
+		s.Admitted = true
 		return nil
 	})
 	if !errors.Is(err, errNoSlot) {
@@ -137,9 +137,10 @@ func (p *Pipeline) slotFreeLocked(n abi.SectorNumber) bool {
 	return busy < p.cfg.MaxSealing
 }
 
-// planned reports whether a sector holds a sealing slot by being in Packing with its pieces filling it.
+// planned reports whether a sector in Packing (or failed there) holds a sealing slot: it was admitted.
 func (p *Pipeline) planned(s *SectorInfo) bool {
-	return s.State == Packing && s.Used() >= abi.PaddedPieceSize(p.cfg.sectorSize()).Unpadded()
+	inPacking := s.State == Packing || (s.State == AddPieceFailed && s.RetryState == Packing)
+	return inPacking && s.Admitted
 }
 
 // addPiece runs AddPiece for piece i (every earlier piece is added) and records its commitment. A deal piece's

@@ -76,6 +76,9 @@ func (p *Pipeline) UpdateState(ctx context.Context, n abi.SectorNumber, target S
 			return err
 		}
 		s.State, s.RetryState, s.Retries, s.LastError, s.NextRetry = target, "", 0, "", time.Time{}
+		if target == WaitDeals || target == Packing {
+			s.Admitted = false // packing again takes a slot again
+		}
 		if target == WaitSeed {
 			s.SeedAt = p.clock.Now().Add(p.cfg.WaitSeedDelay)
 		}

@@ -105,7 +105,10 @@ func TestRestartInFailureState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed := h.waitState(n, CommitFailed, true)
+	seeding := h.waitState(n, WaitSeed, false)
+	h.clock.waitPendingAt(t, seeding.SeedAt)
+	h.clock.Advance(h.cfg.WaitSeedDelay)
+	failed := h.waitState(n, CommitFailed, false) // time stands still: the retry cannot run yet
 	if failed.RetryState != Commit1 || failed.Retries != 1 || failed.NextRetry.IsZero() {
 		t.Fatalf("failed sector %+v: want retry of Commit1 pending", failed)
 	}

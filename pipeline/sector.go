@@ -42,6 +42,9 @@ type SectorInfo struct {
 	HasPC1Out  bool
 	HasC1Out   bool
 	Proof      storiface.Proof `json:",omitempty"`
+	// Admitted is set when the sector took a sealing slot in Packing (Config.MaxSealing); it holds the slot
+	// from then on until it is Proving or removed.
+	Admitted bool
 	// Retries counts the failures of the current step in a row.
 	Retries int
 	// GaveUp is true in a failure state once Retries exceeds Config.MaxRetries: no automatic retry follows.

@@ -52,7 +52,9 @@ CREATE TABLE pipeline_events (
 	message TEXT NOT NULL,
 	PRIMARY KEY (sector, seq));
 CREATE TABLE pipeline_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
-INSERT INTO pipeline_counters (name, value) VALUES ('next_sector', 0)`, "BLOBTYPE", blob)}}
+INSERT INTO pipeline_counters (name, value) VALUES ('next_sector', 0)`, "BLOBTYPE", blob)},
+		{Name: "sector-admitted", SQL: `ALTER TABLE pipeline_sectors ADD COLUMN admitted BIGINT NOT NULL DEFAULT 0`},
+	}
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.
@@ -68,7 +70,7 @@ type store struct {
 }
 
 const sectorColumns = `number, proof_type, state, retry_state, pieces, ticket, seed, comm_d, comm_r, proof, retries,
-	last_error, next_retry_at, seed_at, created_at, updated_at, pc1_out IS NOT NULL, c1_out IS NOT NULL`
+	last_error, next_retry_at, seed_at, created_at, updated_at, admitted, pc1_out IS NOT NULL, c1_out IS NOT NULL`
 
 // allocNumber takes the next sector number from the persisted counter.
 func (s *store) allocNumber(ctx context.Context, q querier) (abi.SectorNumber, error) {
@@ -90,11 +92,11 @@ func (s *store) insert(ctx context.Context, q querier, sec *sector) error {
 	}
 	_, err = q.ExecContext(ctx, s.db.Rebind(`INSERT INTO pipeline_sectors (number, proof_type, state, retry_state,
 		pieces, ticket, seed, comm_d, comm_r, pc1_out, c1_out, proof, retries, last_error, next_retry_at, seed_at,
-		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		created_at, updated_at, admitted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		int64(sec.Number), int64(sec.ProofType), string(sec.State), string(sec.RetryState), string(pieces),
 		nilIfEmpty(sec.Ticket), nilIfEmpty(sec.Seed), cidText(sec.CommD), cidText(sec.CommR),
 		nilIfEmpty(sec.PC1Out), nilIfEmpty(sec.C1Out), nilIfEmpty(sec.Proof), sec.Retries, sec.LastError,
-		nanos(sec.NextRetry), nanos(sec.SeedAt), nanos(sec.Created), nanos(sec.Updated))
+		nanos(sec.NextRetry), nanos(sec.SeedAt), nanos(sec.Created), nanos(sec.Updated), boolInt(sec.Admitted))
 	if err != nil {
 		return fmt.Errorf("inserting sector %d: %w", sec.Number, err)
 	}
@@ -110,13 +112,13 @@ func (s *store) update(ctx context.Context, q querier, sec *sector, clearPC1, cl
 	}
 	_, err = q.ExecContext(ctx, s.db.Rebind(`UPDATE pipeline_sectors SET state = ?, retry_state = ?, pieces = ?,
 		ticket = ?, seed = ?, comm_d = ?, comm_r = ?, proof = ?, retries = ?, last_error = ?, next_retry_at = ?,
-		seed_at = ?, updated_at = ?,
+		seed_at = ?, updated_at = ?, admitted = ?,
 		pc1_out = CASE WHEN ? THEN NULL WHEN ? THEN ? ELSE pc1_out END,
 		c1_out = CASE WHEN ? THEN NULL WHEN ? THEN ? ELSE c1_out END
 		WHERE number = ?`),
 		string(sec.State), string(sec.RetryState), string(pieces), nilIfEmpty(sec.Ticket), nilIfEmpty(sec.Seed),
 		cidText(sec.CommD), cidText(sec.CommR), nilIfEmpty(sec.Proof), sec.Retries, sec.LastError,
-		nanos(sec.NextRetry), nanos(sec.SeedAt), nanos(sec.Updated),
+		nanos(sec.NextRetry), nanos(sec.SeedAt), nanos(sec.Updated), boolInt(sec.Admitted),
 		clearPC1, sec.PC1Out != nil, nilIfEmpty(sec.PC1Out),
 		clearC1, sec.C1Out != nil, nilIfEmpty(sec.C1Out),
 		int64(sec.Number))
@@ -167,14 +169,14 @@ func (s *store) list(ctx context.Context, q querier) ([]*sector, error) {
 func scanSector(scan func(...any) error, withOutputs bool) (*sector, error) {
 	var (
 		sec                                     sector
-		number, proof, retries                  int64
+		number, proof, retries, admitted        int64
 		nextRetry, seedAt, created, updated     int64
 		state, retryState, pieces, commD, commR string
 		ticket, seed, proofBytes, pc1Out, c1Out []byte
 		hasPC1, hasC1                           bool
 	)
 	dest := []any{&number, &proof, &state, &retryState, &pieces, &ticket, &seed, &commD, &commR, &proofBytes,
-		&retries, &sec.LastError, &nextRetry, &seedAt, &created, &updated, &hasPC1, &hasC1}
+		&retries, &sec.LastError, &nextRetry, &seedAt, &created, &updated, &admitted, &hasPC1, &hasC1}
 	if withOutputs {
 		dest = append(dest, &pc1Out, &c1Out)
 	}
@@ -195,7 +197,7 @@ func scanSector(scan func(...any) error, withOutputs bool) (*sector, error) {
 	}
 	sec.Ticket, sec.Seed, sec.Proof = ticket, seed, proofBytes
 	sec.PC1Out, sec.C1Out, sec.HasPC1Out, sec.HasC1Out = pc1Out, c1Out, hasPC1, hasC1
-	sec.Retries = int(retries)
+	sec.Retries, sec.Admitted = int(retries), admitted != 0
 	sec.NextRetry, sec.SeedAt = fromNanos(nextRetry), fromNanos(seedAt)
 	sec.Created, sec.Updated = fromNanos(created), fromNanos(updated)
 	return &sec, nil
@@ -242,6 +244,13 @@ func nilIfEmpty[T ~[]byte](b T) any {
 		return nil
 	}
 	return []byte(b)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func cidText(c cid.Cid) string {
