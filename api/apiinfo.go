@@ -14,6 +14,8 @@ import (
 const (
 	// EnvAPIInfo holds "<token>:<url>", e.g. "eyJ…:http://127.0.0.1:2345"; it overrides the repo files.
 	EnvAPIInfo = "SEALFLEET_API_INFO"
+	// EnvWorkerAPIInfo holds "<token>:<url>" of a worker's API for the `sealfleet worker` commands.
+	EnvWorkerAPIInfo = "SEALFLEET_WORKER_API_INFO"
 	// EnvRepo names the repo dir when no --repo flag is given.
 	EnvRepo = "SEALFLEET_REPO"
 	// EndpointFile, in the repo dir, holds the base URL the running manager serves its API on.
@@ -112,13 +114,23 @@ func baseURL(s string) (*url.URL, error) {
 // ReadInfo returns how to reach the manager: $SEALFLEET_API_INFO if set, otherwise the repo's endpoint file with
 // the repo's token file (or, without one, an admin token signed with the repo's secret).
 func ReadInfo(repoDir string) (Info, error) {
-	if env := os.Getenv(EnvAPIInfo); env != "" {
+	return readInfo(repoDir, EnvAPIInfo)
+}
+
+// ReadWorkerInfo returns how to reach a worker: $SEALFLEET_WORKER_API_INFO if set, otherwise the endpoint and
+// token files `sealfleet worker run` wrote in the worker's repo dir.
+func ReadWorkerInfo(workerRepo string) (Info, error) {
+	return readInfo(workerRepo, EnvWorkerAPIInfo)
+}
+
+func readInfo(repoDir, envName string) (Info, error) {
+	if env := os.Getenv(envName); env != "" {
 		return ParseInfo(env)
 	}
 	ep, err := os.ReadFile(filepath.Join(repoDir, EndpointFile))
 	if err != nil {
-		return Info{}, fmt.Errorf("reading the manager endpoint (is `sealfleet run` running with repo %s, or is %s set?): %w",
-			repoDir, EnvAPIInfo, err)
+		return Info{}, fmt.Errorf("reading the API endpoint (is the daemon running with repo %s, or is %s set?): %w",
+			repoDir, envName, err)
 	}
 	info := Info{URL: strings.TrimSpace(string(ep))}
 	if _, err := baseURL(info.URL); err != nil {
@@ -148,6 +160,11 @@ func WriteEndpoint(repoDir, baseURL string, secret []byte) error {
 	if err != nil {
 		return err
 	}
+	return WriteEndpointToken(repoDir, baseURL, tok)
+}
+
+// WriteEndpointToken records a base URL and a token in a repo dir (a worker writes the token it was given).
+func WriteEndpointToken(repoDir, baseURL, tok string) error {
 	if err := writeFileAtomic(filepath.Join(repoDir, TokenFile), []byte(tok), 0o600); err != nil {
 		return err
 	}

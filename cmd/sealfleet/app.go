@@ -11,6 +11,8 @@ func newApp() *cli.App {
 			proofsCmd,
 			benchCmd,
 			sectorsCmd,
+			authCmd,
+			sealingCmd,
 			simCmd,
 			workerCmd,
 		},
