@@ -186,14 +186,15 @@ func (c *cancelAfter) Err() error {
 
 func TestLabelCancelled(t *testing.T) {
 	// Cancellation at various points must return context.Canceled and leave only complete layer files.
-	cfg := Config{Nodes: 1 << 17, Layers: 2, PoRepID: [32]byte{78}, Version: V1_1}
+	cfg := Config{Nodes: 1 << 12, Layers: 2, PoRepID: [32]byte{78}, Version: V1_1}
 	pc := openTestCache(t, cfg)
-	for _, calls := range []int64{0, 1, 2, 3, 4} {
+	for _, calls := range []int64{0, 1, 2, 3, 4, 6, 8} {
 		t.Run(fmt.Sprint(calls), func(t *testing.T) {
 			ctx := &cancelAfter{Context: context.Background()}
 			ctx.left.Store(calls)
 			dir := t.TempDir()
-			err := Label(ctx, cfg, pc, [32]byte{1}, dir)
+			// Chunks of 1000 nodes: each goroutine asks the context every 1000 nodes.
+			_, err := labelFiles(ctx, cfg, pc, [32]byte{1}, dir, 1000)
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("err = %v, want context.Canceled", err)
 			}

@@ -26,9 +26,6 @@ const parkAfter = spinLimit + 2048
 // cross-core round trip to each label.
 const publishEvery = 8
 
-// checkEvery is how often (in nodes) the loops look at the context.
-const checkEvery = 1 << 16
-
 // ringSlot is one prepared label message.
 type ringSlot struct {
 	msg [msgLen]byte
@@ -73,6 +70,8 @@ type layerLabeler struct {
 	stolen uint64
 	// out receives completed chunks of cur (nil: nobody listens).
 	out *layerWriter
+	// checkEvery is how often (in nodes) both loops look at the context: a write chunk.
+	checkEvery uint64
 }
 
 // labelLayer fills cur with the labels of layer (1-based); prev holds the previous layer (unused for layer 1).
@@ -81,7 +80,10 @@ type layerLabeler struct {
 func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, layer int, cur, prev []byte,
 	out *layerWriter) (uint64, error) {
 	l := &layerLabeler{cfg: cfg, pc: pc, replicaID: replicaID, layer: layer, degree: layerDegree(layer),
-		cur: cur, prev: prev, out: out, ring: make([]ringSlot, ringSize), wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		cur: cur, prev: prev, out: out, checkEvery: defaultWriteChunkNodes, ring: make([]ringSlot, ringSize), wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	if out != nil {
+		l.checkEvery = out.chunkNodes
+	}
 	for i := range l.ring {
 		writePrefix(l.ring[i].msg[:prefixLen], &replicaID, layer, 0)
 	}
@@ -100,8 +102,8 @@ func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 // gather claims and prepares messages in node order until all are claimed.
 func (l *layerLabeler) gather(ctx context.Context) error {
 	n := l.cfg.Nodes
-	for count := 0; ; count++ {
-		if count%checkEvery == 0 {
+	for count := uint64(0); ; count++ {
+		if count%l.checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -215,7 +217,7 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 
 	n := l.cfg.Nodes
 	for v := uint64(1); v < n; v++ {
-		if v%checkEvery == 0 {
+		if v%l.checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
