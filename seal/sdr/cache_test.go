@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/filecoin-project/go-state-types/abi"
@@ -175,5 +176,37 @@ func TestWriteParentsCache(t *testing.T) {
 	}
 	if sha256.Sum256(b) != d || uint64(len(b)) != ParentsCacheSize(cfg) {
 		t.Fatalf("file (%d bytes) does not match returned digest %s", len(b), hex.EncodeToString(d[:]))
+	}
+}
+
+func TestOpenParentsCacheConcurrently(t *testing.T) {
+	// Several openers of a missing cache in one directory: one generates, all get the same verified file.
+	cfg := Config{Nodes: 1 << 12, Layers: 2, PoRepID: [32]byte{31}, Version: V1_1}
+	dir := t.TempDir()
+	const openers = 4
+	digests := make([][32]byte, openers)
+	errs := make([]error, openers)
+	var wg sync.WaitGroup
+	for i := 0; i < openers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, err := OpenParentsCache(dir, cfg)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			digests[i] = c.Digest()
+			errs[i] = c.Close()
+		}(i)
+	}
+	wg.Wait()
+	for i := range errs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if digests[i] != digests[0] {
+			t.Fatalf("opener %d saw digest %x, opener 0 %x", i, digests[i], digests[0])
+		}
 	}
 }

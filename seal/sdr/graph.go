@@ -2,7 +2,6 @@ package sdr
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math/bits"
 )
 
@@ -88,12 +87,4 @@ func (g *Graph) ExpanderParents(node uint64, out *[ExpDegree]uint32) {
 			out[i] = uint32(t / ExpDegree)
 		}
 	}
-}
-
-// checkNode returns an error if node is outside the graph.
-func (g *Graph) checkNode(node uint64) error {
-	if node >= g.cfg.Nodes {
-		return fmt.Errorf("node %d: graph has %d nodes", node, g.cfg.Nodes)
-	}
-	return nil
 }
