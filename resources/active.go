@@ -220,6 +220,18 @@ func (a *Active) Utilization(wr *storiface.WorkerResources) float64 {
 	return u
 }
 
+// UtilizationOf is Utilization of the union of a and b, computed from their totals without building the union
+// (base memory of a task type present in both counts twice: a slight overestimate, fine for ranking).
+func UtilizationOf(a, b *Active, wr *storiface.WorkerResources) float64 {
+	var u Active
+	u.CPUUse = a.CPUUse + b.CPUUse
+	u.MemUsedMin = a.MemUsedMin + b.MemUsedMin
+	u.MemUsedMax = a.MemUsedMax + b.MemUsedMax
+	u.BaseMem = a.BaseMem + b.BaseMem
+	u.GPUUsed = a.GPUUsed + b.GPUUsed
+	return u.Utilization(wr)
+}
+
 // MaxFit returns how many tasks with need n fit on an empty worker with resources wr (capped at limit), the
 // concurrency the simulator's lower bound and the diagnostics use.
 func MaxFit(n *Need, wr *storiface.WorkerResources, ignoreResources bool, limit int) int {

@@ -3,6 +3,7 @@ package sched
 import (
 	"fmt"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,7 +77,9 @@ type Core struct {
 
 	ledger        map[storiface.ID]claimTotal
 	ledgerVersion uint64
-	filterCache   map[filterKey]filterResult
+	filterCache   [][]filterEntry // [selector class][worker index]
+	selClasses    map[selClass]int
+	incoming      []*Request // added since the last Step, merged into queue in order
 
 	dirty   bool
 	pending []*WorkerHandle // workers whose resources changed since the last Step
@@ -109,7 +112,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		cfg.Table = resources.DefaultTable()
 	}
 	return &Core{cfg: cfg, byID: map[storiface.WorkerID]*WorkerHandle{}, reqs: map[uuid.UUID]*Request{},
-		keyIdx: map[reqKey]int{}, ledger: map[storiface.ID]claimTotal{}, filterCache: map[filterKey]filterResult{}}, nil
+		keyIdx: map[reqKey]int{}, ledger: map[storiface.ID]claimTotal{}, selClasses: map[selClass]int{}}, nil
 }
 
 // Config returns the configuration in force (defaults filled in).
@@ -230,10 +233,22 @@ func (c *Core) AddRequest(r *Request) error {
 	c.seq++
 	r.seq = c.seq
 	r.key = c.keyOf(r)
+	r.selClass = -1
+	if k, ok := r.Sel.(Keyed); ok {
+		sc := selClass{sel: k.Key(), task: r.Task, spt: int64(r.Sector.ProofType)}
+		i, ok := c.selClasses[sc]
+		if !ok {
+			i = len(c.filterCache)
+			c.selClasses[sc] = i
+			c.filterCache = append(c.filterCache, nil)
+		}
+		r.selClass = i
+		_, r.claims0 = r.Sel.(SpaceClaimer)
+	}
 	r.state = StateQueued
 	r.worker = nil
 	c.reqs[r.ID] = r
-	c.queue.insert(r)
+	c.incoming = append(c.incoming, r)
 	c.dirty = true
 	return nil
 }
@@ -252,6 +267,7 @@ func (c *Core) CancelRequest(id uuid.UUID) bool {
 	case StateQueued:
 		r.state = StateDone
 		c.queue.compact()
+		c.mergeIncoming()
 	case StateWaiting:
 		c.unwait(r)
 		r.state = StateDone
@@ -330,7 +346,38 @@ func (c *Core) touch(h *WorkerHandle) {
 }
 
 // Queued returns the number of queued requests.
-func (c *Core) Queued() int { return len(c.queue) }
+func (c *Core) Queued() int {
+	c.mergeIncoming()
+	return len(c.queue)
+}
+
+// mergeIncoming sorts the requests added since the last Step and merges them into the queue: O(new·log new +
+// queue) instead of one O(queue) insertion each.
+func (c *Core) mergeIncoming() {
+	out := c.incoming[:0]
+	for _, r := range c.incoming {
+		if r.state == StateQueued {
+			out = append(out, r)
+		}
+	}
+	c.incoming = nil
+	if len(out) == 0 {
+		return
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].before(out[j]) })
+	merged := make(queue, 0, len(c.queue)+len(out))
+	i, j := 0, 0
+	for i < len(c.queue) || j < len(out) {
+		if j == len(out) || (i < len(c.queue) && !out[j].before(c.queue[i])) {
+			merged = append(merged, c.queue[i])
+			i++
+		} else {
+			merged = append(merged, out[j])
+			j++
+		}
+	}
+	c.queue = merged
+}
 
 // Live returns the number of requests not yet done.
 func (c *Core) Live() int { return len(c.reqs) }
@@ -342,6 +389,7 @@ func (c *Core) Drain() []*Request {
 	for _, h := range c.handles {
 		c.returnWaiting(h)
 	}
+	c.mergeIncoming()
 	for _, r := range c.queue {
 		if r.state == StateQueued {
 			r.state = StateDone

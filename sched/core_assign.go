@@ -7,17 +7,19 @@ import (
 	"sealfleet/storiface"
 )
 
-type filterKey struct {
-	sel    string
-	task   storiface.TaskType
-	spt    int64
-	w      int32
-	ledger uint64
+// selClass interns what a Keyed selector's result depends on: its key, the task type and the proof type.
+type selClass struct {
+	sel  string
+	task storiface.TaskType
+	spt  int64
 }
 
-type filterResult struct {
-	ok    bool
-	score float64
+// filterEntry caches one Keyed selector class's answer for one worker, valid for one pass and ledger version.
+type filterEntry struct {
+	pass   uint64
+	ledger uint64
+	ok     bool
+	score  float64
 }
 
 // Step runs the core after a batch of events at time now: waiting tasks start where resources freed up, starved
@@ -36,8 +38,8 @@ func (c *Core) Step(now time.Time) []Action {
 	for _, h := range c.handles {
 		h.pass = c.pass
 	}
-	clear(c.filterCache)
 
+	c.mergeIncoming()
 	for _, h := range c.pending {
 		if !h.removed {
 			c.startWaiting(h)
@@ -158,15 +160,16 @@ func (c *Core) choose(r *Request, onlyNow bool) (*WorkerHandle, bool) {
 
 // filter runs r's selector on h (cached per pass for Keyed selectors) and returns acceptance and score.
 func (c *Core) filter(r *Request, h *WorkerHandle) (bool, float64) {
-	var fk filterKey
-	keyed, isKeyed := r.Sel.(Keyed)
-	if isKeyed {
-		fk = filterKey{sel: keyed.Key(), task: r.Task, spt: int64(r.Sector.ProofType), w: int32(h.idx)}
-		if _, claims := r.Sel.(SpaceClaimer); claims {
-			fk.ledger = c.ledgerVersion
+	var fe *filterEntry
+	if r.selClass >= 0 {
+		row := c.filterCache[r.selClass]
+		if len(row) < len(c.handles) {
+			row = append(row, make([]filterEntry, len(c.handles)-len(row))...)
+			c.filterCache[r.selClass] = row
 		}
-		if res, ok := c.filterCache[fk]; ok {
-			return res.ok, res.score
+		fe = &row[h.idx]
+		if fe.pass == c.pass && (!r.claims0 || fe.ledger == c.ledgerVersion) {
+			return fe.ok, fe.score
 		}
 	}
 	ctx := r.ctx()
@@ -179,8 +182,8 @@ func (c *Core) filter(r *Request, h *WorkerHandle) (bool, float64) {
 	if ok {
 		score = r.Sel.Score(ctx, r.Task, r.Sector.ProofType, h)
 	}
-	if isKeyed {
-		c.filterCache[fk] = filterResult{ok: ok, score: score}
+	if fe != nil {
+		*fe = filterEntry{pass: c.pass, ledger: c.ledgerVersion, ok: ok, score: score}
 	}
 	return ok, score
 }
@@ -217,6 +220,7 @@ func (c *Core) wait(r *Request, h *WorkerHandle, wi int) {
 	w := &h.windows[wi]
 	ns := h.need(r.key)
 	w.alloc.Add(&ns.need)
+	h.windowSum.Add(&ns.need)
 	i := len(w.todo)
 	for i > 0 && r.before(w.todo[i-1]) {
 		i--
@@ -236,6 +240,7 @@ func (c *Core) unwait(r *Request) {
 		w := &h.windows[r.window]
 		ns := h.need(r.key)
 		w.alloc.Free(&ns.need)
+		h.windowSum.Free(&ns.need)
 		for i, o := range w.todo {
 			if o == r {
 				w.todo = append(w.todo[:i], w.todo[i+1:]...)

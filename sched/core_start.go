@@ -36,6 +36,7 @@ func (c *Core) startWaiting(h *WorkerHandle) {
 			if r != h.reservedBy && h.canBegin(r) == resources.Fits {
 				ns := h.need(r.key)
 				w.alloc.Free(&ns.need)
+				h.windowSum.Free(&ns.need)
 				h.waiting--
 				c.start(r)
 				continue
@@ -66,6 +67,7 @@ func (c *Core) takeOut(r *Request) {
 		w := &h.windows[r.window]
 		ns := h.need(r.key)
 		w.alloc.Free(&ns.need)
+		h.windowSum.Free(&ns.need)
 		for i, o := range w.todo {
 			if o == r {
 				w.todo = append(w.todo[:i], w.todo[i+1:]...)
@@ -86,6 +88,7 @@ func (c *Core) compactWindows(h *WorkerHandle) {
 			ns := h.need(r.key)
 			if lower.alloc.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources) == resources.Fits {
 				w.alloc.Free(&ns.need)
+				h.windowSum.Free(&ns.need)
 				h.waiting--
 				c.wait(r, h, wi-1)
 				continue

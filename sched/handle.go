@@ -32,7 +32,8 @@ type WorkerHandle struct {
 	preparing resources.Active // prep needs of preparing and staged tasks: the budget prepare steps start against
 	staged    []*Request       // prepared, waiting for room in active
 	windows   []window
-	waiting   int // tasks in windows
+	windowSum resources.Active // sum of the windows' allocations
+	waiting   int              // tasks in windows (and the reservation slot)
 
 	reservedBy *Request // a starved request holding a reservation here
 	load       float64  // assigner load figure, refreshed on change
@@ -68,11 +69,7 @@ func (h *WorkerHandle) HasPath(id storiface.ID) bool { _, ok := h.pathIDs[id]; r
 // Utilization returns the busiest resource dimension of the tasks running, preparing and waiting in windows on the
 // worker, as a fraction of its resources (it can exceed 1 when windows hold waiting tasks).
 func (h *WorkerHandle) Utilization() float64 {
-	a := h.committed
-	for i := range h.windows {
-		a.AddAll(&h.windows[i].alloc)
-	}
-	return a.Utilization(&h.Info.Resources)
+	return resources.UtilizationOf(&h.committed, &h.windowSum, &h.Info.Resources)
 }
 
 // TaskCount returns the number of tasks running, preparing or waiting on the worker.
@@ -171,7 +168,7 @@ func (h *WorkerHandle) changed() {
 		h.load = float64(h.committed.Tasks + h.waiting)
 		return
 	}
-	h.load = h.Utilization()
+	h.load = resources.UtilizationOf(&h.committed, &h.windowSum, &h.Info.Resources)
 }
 
 // startBudget returns the resources held on the worker as seen by a task other than the reservation holder self:

@@ -51,6 +51,8 @@ type Request struct {
 	Payload any
 
 	key      int // request key (task, proof, prep) index in Core.keys
+	selClass int // Keyed selector class index in Core.filterCache, -1 if not Keyed
+	claims0  bool // the Keyed selector also claims space: its cache entries depend on the ledger
 	seq      uint64
 	state    RequestState
 	worker   *WorkerHandle
