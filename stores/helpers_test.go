@@ -2,6 +2,7 @@ package stores
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -171,4 +172,27 @@ func newTestLocal(t testing.TB, fs *fixedFS, idx SectorIndex, urls []string, roo
 		}
 	}
 	return l
+}
+
+func writeBytes(t testing.TB, name string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pattern returns n deterministic, non-repeating-looking bytes.
+func pattern(n int, seed byte) []byte {
+	b := make([]byte, n)
+	x := uint32(seed) + 1
+	for k := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[k] = byte(x)
+	}
+	return b
 }
