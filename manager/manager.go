@@ -291,11 +291,12 @@ func (m *Manager) WorkerConnect(ctx context.Context, url string) error {
 type remoteWorker struct {
 	api.Worker
 	closer api.ClientCloser
+	once   sync.Once
 }
 
-// Close closes the RPC connection.
+// Close closes the RPC connection; closing twice is harmless.
 func (r *remoteWorker) Close() error {
-	r.closer()
+	r.once.Do(r.closer)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,10 +53,11 @@ func startManager(t *testing.T, addr string, d *db.DB, secret []byte) *managerPr
 	if err != nil {
 		t.Fatal(err)
 	}
-	lst, err := net.Listen("tcp", addr)
+	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	lst := &trackingListener{Listener: raw}
 	mux := http.NewServeMux()
 	mux.Handle(api.RPCPath, api.ManagerHandler(m, api.Verifier(secret)))
 	srv := &http.Server{Handler: mux}
@@ -63,6 +65,7 @@ func startManager(t *testing.T, addr string, d *db.DB, secret []byte) *managerPr
 	p := &managerProc{m: m, addr: lst.Addr().String()}
 	p.stop = func() {
 		srv.Close()
+		lst.closeAll() // a dead process drops its WebSocket connections too
 		m.Close()
 		s.Close(ctx)
 		stopSched()
@@ -108,7 +111,9 @@ func TestDaemonConnectsRunsAndReconnects(t *testing.T) {
 	mp.stop()
 	mp2 := startManager(t, mp.addr, mdb, secret)
 	defer mp2.stop()
-	for i := 0; i < 200; i++ {
+	// The worker's RPC client reconnects on its own (real-time backoff inside go-jsonrpc); the fake clock drives
+	// the worker's heartbeats until it has reconnected, bounded by a real deadline.
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 		if stats, _ := mp2.m.WorkerStats(ctx); len(stats) == 1 {
 			break
 		}
@@ -121,5 +126,30 @@ func TestDaemonConnectsRunsAndReconnects(t *testing.T) {
 	proof2, err := mp2.m.SealCommit2(ctx, sector, storiface.Commit1Out("c1-again"))
 	if err != nil || len(proof2) == 0 {
 		t.Fatalf("C2 after manager restart: %v", err)
+	}
+}
+
+// trackingListener remembers accepted connections so a test can drop them all, hijacked ones included.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *trackingListener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		c.Close()
 	}
 }
