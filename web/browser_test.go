@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"sealfleet/web/webtest"
@@ -96,6 +99,36 @@ func TestBrowser(t *testing.T) {
 	view := func(name string) chromedp.Action { // same-document navigation: the page follows location.hash
 		return chromedp.Evaluate(fmt.Sprintf(`location.hash = %q`, "#"+name), nil)
 	}
+	// collect script exceptions, console errors and security (CSP) reports; the page must produce none
+	var mu sync.Mutex
+	var pageErrors []string
+	chromedp.ListenTarget(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			pageErrors = append(pageErrors, "exception: "+e.ExceptionDetails.Error())
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				pageErrors = append(pageErrors, "console.error: "+strings.Join(args, " "))
+			}
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.LevelError && !strings.Contains(e.Entry.URL, "/api/") && !strings.Contains(e.Entry.URL, "/login") {
+				pageErrors = append(pageErrors, fmt.Sprintf("%s: %s (%s)", e.Entry.Source, e.Entry.Text, e.Entry.URL))
+			}
+		}
+	})
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range pageErrors {
+			t.Errorf("page error: %s", e)
+		}
+	})
 	run(t, emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}))
 
 	t.Run("without a token the API refuses and pages go to login", func(t *testing.T) {
