@@ -15,6 +15,7 @@ func newApp() *cli.App {
 			sealingCmd,
 			simCmd,
 			workerCmd,
+			storageCmd,
 		},
 	}
 }
