@@ -115,26 +115,43 @@ func RequirePerm(secret []byte, perm auth.Permission) func(http.Handler) http.Ha
 func RequirePermWith(verify VerifyFunc, perm auth.Permission) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if tok == "" {
-				tok = r.URL.Query().Get("token")
-			}
-			if tok == "" {
-				http.Error(w, "missing API token", http.StatusUnauthorized)
-				return
-			}
-			perms, err := verify(r.Context(), tok)
+			perms, status, err := checkRequest(r, verify, perm)
 			if err != nil {
-				http.Error(w, err.Error(), http.StatusUnauthorized)
-				return
-			}
-			if !hasPerm(perms, perm) {
-				http.Error(w, fmt.Sprintf("token lacks permission %q", perm), http.StatusForbidden)
+				http.Error(w, err.Error(), status)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(auth.WithPerm(r.Context(), perms)))
 		})
 	}
+}
+
+// Authorize returns a request check for handlers that take one (stores.FetchHandler's Authorizer): nil when
+// the request carries a token granting perm, else an error naming what is missing.
+func Authorize(verify VerifyFunc, perm auth.Permission) func(r *http.Request) error {
+	return func(r *http.Request) error {
+		_, _, err := checkRequest(r, verify, perm)
+		return err
+	}
+}
+
+// checkRequest reads the token of r ("Authorization: Bearer …" or ?token=) and checks it grants perm; on
+// failure it returns the HTTP status to answer with.
+func checkRequest(r *http.Request, verify VerifyFunc, perm auth.Permission) ([]auth.Permission, int, error) {
+	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if tok == "" {
+		tok = r.URL.Query().Get("token")
+	}
+	if tok == "" {
+		return nil, http.StatusUnauthorized, errors.New("missing API token")
+	}
+	perms, err := verify(r.Context(), tok)
+	if err != nil {
+		return nil, http.StatusUnauthorized, err
+	}
+	if !hasPerm(perms, perm) {
+		return nil, http.StatusForbidden, fmt.Errorf("token lacks permission %q", perm)
+	}
+	return perms, 0, nil
 }
 
 func hasPerm(perms []auth.Permission, want auth.Permission) bool {

@@ -44,11 +44,8 @@ type DaemonConfig struct {
 type DaemonDeps struct {
 	// Backend runs the sealing calls.
 	Backend seal.Backend
-	// NewStore builds the store calls acquire files through, over the local paths (typically a stores.Remote
-	// that fetches from other nodes with header); nil uses the local paths alone.
-	NewStore func(local *stores.Local, index stores.SectorIndex, header http.Header) stores.Store
-	// RemoteHandler serves this node's files at /remote (nil: not served); the daemon wraps it with token checks.
-	RemoteHandler func(local *stores.Local) http.Handler
+	// Allocated tells the /remote handler which ranges of an unsealed file hold data (nil: all of it).
+	Allocated stores.AllocatedFunc
 }
 
 // Daemon is a running worker process.
@@ -128,10 +125,8 @@ func (d *Daemon) start(ctx, dctx context.Context, deps DaemonDeps, lst net.Liste
 		return err
 	}
 	go func() { _ = d.local.Run(dctx) }()
-	var store stores.Store = d.local
-	if deps.NewStore != nil {
-		store = deps.NewStore(d.local, d.mgr, d.cfg.Manager.Header())
-	}
+	store := stores.NewRemote(d.local, d.mgr, stores.RemoteOptions{Auth: d.cfg.Manager.Header(),
+		FetchLimit: d.cfg.Worker.ParallelFetchLimit, Logger: d.cfg.Logger})
 	d.worker, err = New(ctx, d.cfg.Worker, Deps{Backend: deps.Backend, Store: store, Index: d.mgr,
 		Local: attachingPaths{d.local}, Return: d.mgr, DB: d.db, Verify: d.mgr.AuthVerify, Shutdown: d.shutdown})
 	if err != nil {
@@ -163,9 +158,7 @@ func (d *Daemon) serve(deps DaemonDeps, lst net.Listener) {
 	verify := api.VerifyFunc(d.mgr.AuthVerify)
 	mux := http.NewServeMux()
 	mux.Handle(api.RPCPath, api.WorkerHandler(d.worker, verify))
-	if deps.RemoteHandler != nil {
-		mux.Handle("/remote/", api.RequirePermWith(verify, api.PermAdmin)(deps.RemoteHandler(d.local)))
-	}
+	mux.Handle("/remote/", stores.NewFetchHandler(d.local, api.Authorize(verify, api.PermAdmin), deps.Allocated))
 	d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		if err := d.srv.Serve(lst); err != nil && !errors.Is(err, http.ErrServerClosed) {

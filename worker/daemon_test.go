@@ -101,6 +101,30 @@ func TestDaemonConnectsRunsAndReconnects(t *testing.T) {
 		t.Fatalf("manager knows %d workers, want 1", len(stats))
 	}
 
+	// /remote is served and refuses requests without an admin token.
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"bad token", "nope", http.StatusUnauthorized},
+		{"admin token", tok, http.StatusNotFound}, // authorised; the path ID does not exist
+	} {
+		req, _ := http.NewRequest(http.MethodGet, d.URL()+"/remote/stat/no-such-path", nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Fatalf("/remote with %s: status %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+
 	sector := storiface.SectorRef{ID: abi.SectorID{Miner: 1000, Number: 1}, ProofType: abi.RegisteredSealProof_StackedDrg2KiBV1_1}
 	proof, err := mp.m.SealCommit2(ctx, sector, storiface.Commit1Out("c1"))
 	if err != nil || len(proof) == 0 {

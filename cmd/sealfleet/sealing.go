@@ -40,7 +40,7 @@ var sealingJobsCmd = &cli.Command{
 		if cctx.Bool("json") {
 			return printJSON(os.Stdout, jobs)
 		}
-		return sealingJobsText(os.Stdout, jobs)
+		return renderJobs(os.Stdout, jobs)
 	},
 }
 
@@ -61,7 +61,7 @@ var sealingWorkersCmd = &cli.Command{
 		if cctx.Bool("json") {
 			return printJSON(os.Stdout, stats)
 		}
-		return sealingWorkersText(os.Stdout, stats)
+		return renderWorkers(os.Stdout, stats)
 	},
 }
 
@@ -82,7 +82,7 @@ var sealingSchedDiagCmd = &cli.Command{
 		if cctx.Bool("json") {
 			return printJSON(os.Stdout, diag)
 		}
-		return sealingDiagText(os.Stdout, diag)
+		return renderSchedDiag(os.Stdout, diag)
 	},
 }
 

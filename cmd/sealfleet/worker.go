@@ -80,14 +80,14 @@ var workerInfoCmd = &cli.Command{
 				"Tasks": names, "Paths": paths, "Jobs": jobs})
 		}
 		fmt.Printf("Worker %s (%s), session %s, enabled: %v\n", info.Name, info.Hostname, ses, enabled)
-		fmt.Printf("CPUs: %d, RAM: %s (swap %s), GPUs: %s\n", info.Resources.CPUs, gib(info.Resources.MemPhysical),
-			gib(info.Resources.MemSwap), strings.Join(info.Resources.GPUs, ", "))
+		fmt.Printf("CPUs: %d, RAM: %s (swap %s), GPUs: %s\n", info.Resources.CPUs, renderGiB(info.Resources.MemPhysical),
+			renderGiB(info.Resources.MemSwap), strings.Join(info.Resources.GPUs, ", "))
 		fmt.Printf("Tasks: %s\n", strings.Join(names, " "))
 		for _, p := range paths {
 			fmt.Printf("Path %s: %s (seal %v, store %v, weight %d)\n", p.ID, p.LocalPath, p.CanSeal, p.CanStore, p.Weight)
 		}
 		for _, j := range jobs {
-			fmt.Printf("Job %s: sector %d %s %s\n", j.ID, j.Sector.Number, j.Task.Short(), jobState(j.RunWait))
+			fmt.Printf("Job %s: sector %d %s %s\n", j.ID, j.Sector.Number, j.Task.Short(), runWaitName(j.RunWait))
 		}
 		return nil
 	},

@@ -43,8 +43,7 @@ var workerRunCmd = &cli.Command{
 		if err != nil {
 			return err
 		}
-		d, err := worker.StartDaemon(cctx.Context, cfg, worker.DaemonDeps{Backend: backend, NewStore: newWorkerStore,
-			RemoteHandler: newRemoteHandler})
+		d, err := worker.StartDaemon(cctx.Context, cfg, worker.DaemonDeps{Backend: backend})
 		if err != nil {
 			return err
 		}
