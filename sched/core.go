@@ -3,7 +3,7 @@ package sched
 import (
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -123,7 +123,7 @@ func (c *Core) Passes() uint64 { return c.passes }
 
 // keyOf returns the dense key index of a request's resource class.
 func (c *Core) keyOf(r *Request) int {
-	k := reqKey{task: r.Task, spt: r.Sector.ProofType}
+	k := reqKey{task: r.Task, ti: resources.TaskIndex(r.Task), spt: r.Sector.ProofType}
 	if r.HasPrepare {
 		k.prep = r.PrepType
 		if k.prep == "" {
@@ -233,6 +233,7 @@ func (c *Core) AddRequest(r *Request) error {
 	c.seq++
 	r.seq = c.seq
 	r.key = c.keyOf(r)
+	r.order = r.Task.Order()
 	r.selClass = -1
 	if k, ok := r.Sel.(Keyed); ok {
 		sc := selClass{sel: k.Key(), task: r.Task, spt: int64(r.Sector.ProofType)}
@@ -364,7 +365,15 @@ func (c *Core) mergeIncoming() {
 	if len(out) == 0 {
 		return
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].before(out[j]) })
+	slices.SortFunc(out, func(a, b *Request) int {
+		if a.before(b) {
+			return -1
+		}
+		if b.before(a) {
+			return 1
+		}
+		return 0
+	})
 	merged := make(queue, 0, len(c.queue)+len(out))
 	i, j := 0, 0
 	for i < len(c.queue) || j < len(out) {
@@ -402,13 +411,13 @@ func (c *Core) Drain() []*Request {
 }
 
 // IdleWithEligibleWork returns the enabled workers that run nothing (no task preparing or running) although some
-// queued or waiting request could run there: the worker lists its task type and the task fits the idle worker.
+// queued, waiting or prepared-but-not-running request could run there: the worker lists its task type and the task fits the idle worker.
 // The simulator uses it to measure idle time that a better decision could have avoided.
 func (c *Core) IdleWithEligibleWork() []storiface.WorkerID {
 	var keys []int
 	seen := map[int]bool{}
 	for _, r := range c.reqs {
-		if (r.state == StateQueued || r.state == StateWaiting) && !seen[r.key] {
+		if (r.state == StateQueued || r.state == StateWaiting || r.state == StatePrepared) && !seen[r.key] {
 			seen[r.key] = true
 			keys = append(keys, r.key)
 		}
@@ -419,7 +428,7 @@ func (c *Core) IdleWithEligibleWork() []storiface.WorkerID {
 			continue
 		}
 		for _, k := range keys {
-			if h.tasks[resources.TaskIndex(c.keys[k].task)] && h.everFits(k) == resources.Fits {
+			if h.tasks[c.keys[k].ti] && h.everFits(k) == resources.Fits {
 				out = append(out, h.ID)
 				break
 			}

@@ -105,7 +105,7 @@ func (c *Core) starved(r *Request) bool {
 // couldReserve is a cheap pre-check: some enabled worker supporting the task has no reservation yet.
 func (c *Core) couldReserve(r *Request) bool {
 	for _, h := range c.handles {
-		if h.Enabled && h.reservedBy == nil && h.Supports(r.Task) {
+		if h.Enabled && h.reservedBy == nil && h.tasks[c.keys[r.key].ti] {
 			return true
 		}
 	}
@@ -136,21 +136,17 @@ func (c *Core) choose(r *Request, onlyNow bool) (*WorkerHandle, bool) {
 		if (best != nil && bestNow && !top.now) || (onlyNow && !top.now) {
 			break
 		}
-		c.scratch = append(c.scratch, hp.pop())
 		h := c.handles[top.w]
-		if h == r.worker {
-			continue
+		if h != r.worker {
+			ok, score := c.filter(r, h)
+			if ok && (best == nil || score > bestScore) {
+				best, bestScore, bestNow = h, score, top.now
+			}
+			if ok && score >= 1 {
+				break // the top stays in the heap: nothing to pop and push back
+			}
 		}
-		ok, score := c.filter(r, h)
-		if !ok {
-			continue
-		}
-		if best == nil || score > bestScore {
-			best, bestScore, bestNow = h, score, top.now
-		}
-		if score >= 1 {
-			break
-		}
+		c.scratch = append(c.scratch, hp.pop())
 	}
 	for _, e := range c.scratch {
 		hp.push(e)

@@ -77,7 +77,7 @@ func (h *candHeap) pop() heapEntry {
 
 // entryFor ranks worker wh for key k; ok is false when the worker cannot take the key at all right now.
 func (c *Core) entryFor(wh *WorkerHandle, k int) (heapEntry, bool) {
-	if !wh.Enabled || !wh.tasks[resources.TaskIndex(c.keys[k].task)] {
+	if !wh.Enabled || !wh.tasks[c.keys[k].ti] {
 		return heapEntry{}, false
 	}
 	now := wh.canStart(k, nil) == resources.Fits

@@ -142,7 +142,7 @@ func (c *Core) reserveFor(r *Request) {
 	var best *WorkerHandle
 	bestScore := -1.0
 	for _, h := range c.handles {
-		if !h.Enabled || h.reservedBy != nil || !h.Supports(r.Task) || h.everFits(r.key) != resources.Fits {
+		if !h.Enabled || h.reservedBy != nil || !h.tasks[c.keys[r.key].ti] || h.everFits(r.key) != resources.Fits {
 			continue
 		}
 		ok, score := c.filter(r, h)

@@ -190,6 +190,9 @@ func (h *WorkerHandle) canStart(k int, self *Request) resources.Shortfall {
 		int(h.preparing.Counts[ns.prep.Task]) >= ns.prep.MaxConcurrent {
 		return resources.ShortMaxConcurrent
 	}
+	if h.reservedBy == nil || h.reservedBy == self {
+		return h.committed.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
+	}
 	a := h.startBudget(self)
 	return a.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
 }
@@ -221,12 +224,13 @@ func (h *WorkerHandle) canPrepare(k int) resources.Shortfall {
 // room for the reservation holder unless self is the holder or already prepared here (admitted before).
 func (h *WorkerHandle) canRun(k int, self *Request) resources.Shortfall {
 	ns := h.need(k)
-	a := h.active
 	admitted := self != nil && (self.state == StatePrepared || self.state == StatePreparing)
-	if h.reservedBy != nil && h.reservedBy != self && !admitted && h.reservedBy.state != StateRunning {
-		rn := h.need(h.reservedBy.key)
-		a.Add(&rn.need)
+	if h.reservedBy == nil || h.reservedBy == self || admitted || h.reservedBy.state == StateRunning {
+		return h.active.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
 	}
+	a := h.active
+	rn := h.need(h.reservedBy.key)
+	a.Add(&rn.need)
 	return a.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
 }
 

@@ -51,6 +51,7 @@ type Request struct {
 	Payload any
 
 	key      int // request key (task, proof, prep) index in Core.keys
+	order    int // Task.Order(), cached
 	selClass int // Keyed selector class index in Core.filterCache, -1 if not Keyed
 	claims0  bool // the Keyed selector also claims space: its cache entries depend on the ledger
 	seq      uint64
@@ -86,8 +87,11 @@ func (r *Request) before(o *Request) bool {
 	if r.Priority != o.Priority {
 		return r.Priority > o.Priority
 	}
+	if r.order != o.order {
+		return r.order < o.order
+	}
 	if r.Task != o.Task {
-		return r.Task.Less(o.Task)
+		return r.Task < o.Task
 	}
 	if !r.Added.Equal(o.Added) {
 		return r.Added.Before(o.Added)
@@ -98,6 +102,7 @@ func (r *Request) before(o *Request) bool {
 // reqKey groups requests that need the same resources on any given worker.
 type reqKey struct {
 	task storiface.TaskType
+	ti   int // resources.TaskIndex(task)
 	spt  abi.RegisteredSealProof
 	prep storiface.TaskType
 }

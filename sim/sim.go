@@ -307,22 +307,35 @@ func (s *simulator) result(assigner string) *Result {
 	return r
 }
 
-// LowerBound returns a makespan no schedule can beat, the larger of:
+// LowerBound returns a makespan no schedule can beat, the largest of:
 //
 //  1. the last arrival plus one sector's critical path: each stage's duration on the fastest worker that can run
 //     it, ignoring fetches and waiting;
 //  2. per task type, its total work (sectors × duration) divided by the cluster's throughput for it: the sum over
 //     workers of speed × how many such tasks fit on the idle worker at once (resources.MaxFit with the worker's
-//     resources from the ResourceTable). Work cannot be done faster than that even with perfect packing.
+//     resources from the ResourceTable). Work cannot be done faster than that even with perfect packing;
+//  3. shared resources: for each set S of workers that is the eligible set of some task type, and each resource
+//     dimension (threads, physical memory, memory+swap, GPUs), take the task types T that can run only inside S.
+//     A task of type t on worker w occupies the share use/capacity of w's dimension for duration/speed(w)
+//     seconds; charge each task at its cheapest eligible worker. No task of T with a non-zero charge starts before
+//     e(T), the earliest arrival plus the stages before it at the fastest speeds, and S supplies |S| worker-seconds per second, so
+//     makespan ≥ e(T) + Σ_t sectors × cheapest charge(t) / |S|. This is what binds when, e.g., PC2 and C2 share
+//     the same GPUs: bound 2 looks at each task type alone.
 func LowerBound(sc *Scenario) float64 {
 	lastArrival := float64(sc.Sectors-1) * sc.ArrivalEverySeconds
+	firstArrival := 0.0
 	if sc.DealSectors > 0 && sc.DealBurstAtSeconds > 0 {
 		regular := sc.Sectors - sc.DealSectors
 		lastArrival = max(float64(max(regular-1, 0))*sc.ArrivalEverySeconds, sc.DealBurstAtSeconds)
+		if regular == 0 {
+			firstArrival = sc.DealBurstAtSeconds
+		}
 	}
 	table := resources.DefaultTable()
 	critical, bound := 0.0, 0.0
-	for _, tt := range sc.tasks {
+	earliest := make([]float64, len(sc.tasks)) // earliest start of stage i
+	for i, tt := range sc.tasks {
+		earliest[i] = firstArrival + critical
 		fastest, capacity := 0.0, 0.0
 		for _, g := range sc.Workers {
 			if !hasTask(g.tasks, tt) {
@@ -343,7 +356,82 @@ func LowerBound(sc *Scenario) float64 {
 			bound = max(bound, float64(sc.Sectors)*d/capacity)
 		}
 	}
-	return max(lastArrival+critical, bound)
+	return max(lastArrival+critical, bound, sharedBound(sc, table, earliest))
+}
+
+// sharedBound is bound 3 of LowerBound.
+func sharedBound(sc *Scenario, table resources.Table, earliest []float64) float64 {
+	// eligible[i] is the set of groups (bitmask) that can run stage i.
+	eligible := make([]uint64, len(sc.tasks))
+	for i, tt := range sc.tasks {
+		for gi, g := range sc.Workers {
+			if gi < 64 && hasTask(g.tasks, tt) {
+				eligible[i] |= 1 << gi
+			}
+		}
+	}
+	best := 0.0
+	for _, set := range eligible {
+		workers := 0
+		for gi, g := range sc.Workers {
+			if gi < 64 && set&(1<<gi) != 0 {
+				workers += g.Count
+			}
+		}
+		if set == 0 || workers == 0 {
+			continue
+		}
+		for dim := 0; dim < 4; dim++ {
+			start, total := math.Inf(1), 0.0
+			for i, tt := range sc.tasks {
+				if eligible[i]&^set != 0 || eligible[i] == 0 {
+					continue
+				}
+				cheapest := math.Inf(1)
+				for gi, g := range sc.Workers {
+					if gi >= 64 || eligible[i]&(1<<gi) == 0 {
+						continue
+					}
+					info := groupInfo(g)
+					r := table.Spec(tt, sc.spt)
+					cheapest = min(cheapest, share(r, &info.Resources, dim)*sc.DurationsSeconds[tt.Short()]/g.Speed)
+				}
+				if cheapest > 0 {
+					start = min(start, earliest[i])
+					total += float64(sc.Sectors) * cheapest
+				}
+			}
+			if total > 0 {
+				best = max(best, start+total/float64(workers))
+			}
+		}
+	}
+	return best
+}
+
+// share is the fraction of one resource dimension of a worker that one task with resources r occupies:
+// 0 threads, 1 physical memory (MinMemory), 2 memory+swap (MaxMemory), 3 GPUs (a worker without GPUs runs GPU
+// tasks on its CPUs: share 0).
+func share(r storiface.Resources, wr *storiface.WorkerResources, dim int) float64 {
+	switch dim {
+	case 0:
+		if wr.CPUs > 0 {
+			return float64(resources.Threads(r, wr.CPUs, len(wr.GPUs))) / float64(wr.CPUs)
+		}
+	case 1:
+		if wr.MemPhysical > 0 {
+			return float64(r.MinMemory) / float64(wr.MemPhysical)
+		}
+	case 2:
+		if t := wr.MemPhysical + wr.MemSwap; t > 0 {
+			return float64(r.MaxMemory) / float64(t)
+		}
+	case 3:
+		if g := len(wr.GPUs); g > 0 {
+			return r.GPUUtilization / float64(g)
+		}
+	}
+	return 0
 }
 
 func hasTask(list []storiface.TaskType, tt storiface.TaskType) bool {

@@ -29,6 +29,13 @@ func TestShippedScenarios(t *testing.T) {
 				if res.Ratio < 1 {
 					t.Fatalf("makespan below the lower bound: the bound is wrong")
 				}
+				// Targets of docs/bench/sched.md; virtual time, so these are deterministic, not timing asserts.
+				if res.Ratio > 1.05 {
+					t.Errorf("ratio %.3f > 1.05", res.Ratio)
+				}
+				if res.MaxIdleWithEligibleWorkSecond > 10 {
+					t.Errorf("max idle with eligible work %.0f s > 10 s", res.MaxIdleWithEligibleWorkSecond)
+				}
 			})
 		}
 	}
@@ -60,5 +67,39 @@ func TestScenarioErrors(t *testing.T) {
 				t.Fatalf("err = %v, want mention of %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestOneSectorOneWorkerMeetsTheBound(t *testing.T) {
+	// One sector on one all-round box: nothing waits and nothing is fetched, so the makespan is the critical path
+	// 600+12600+1500+60+1200+300 = 16260 s, which is also the lower bound.
+	sc, err := ParseScenario([]byte(`{"sectors":1,"workers":[{"name":"box","cpus":64,"memoryGiB":1024,"gpus":1}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MakespanSeconds != 16260 || res.LowerBoundSeconds != 16260 || res.FetchedGiB != 0 {
+		t.Fatalf("makespan %v bound %v fetched %v", res.MakespanSeconds, res.LowerBoundSeconds, res.FetchedGiB)
+	}
+}
+
+func TestFetchCharged(t *testing.T) {
+	// AP/PC1 on one box, PC2/C1/C2/FIN on another: PC2 fetches sealed+cache (15 × 32 GiB = 480 GiB at 2 s/GiB),
+	// FIN runs where PC2 left the files.
+	sc, err := ParseScenario([]byte(`{"sectors":1,"workers":[
+		{"name":"a","cpus":64,"memoryGiB":1024,"tasks":["AP","PC1"]},
+		{"name":"b","cpus":64,"memoryGiB":1024,"gpus":1,"tasks":["PC2","C1","C2","FIN"]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FetchedGiB != 480 || res.MakespanSeconds != 16260+960 {
+		t.Fatalf("fetched %v GiB, makespan %v", res.FetchedGiB, res.MakespanSeconds)
 	}
 }

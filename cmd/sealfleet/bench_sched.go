@@ -39,8 +39,8 @@ var benchSchedCmd = &cli.Command{
 		if cctx.Bool("json") {
 			return json.NewEncoder(os.Stdout).Encode(med)
 		}
-		fmt.Printf("workers %d requests %d: full pass %.1f µs (median of %d), %d assigned\n",
-			med.Workers, med.Requests, med.PassMicros, n, med.Assigned)
+		fmt.Printf("workers %d requests %d: full pass %.1f µs wall, %.1f µs CPU (median of %d), %d assigned\n",
+			med.Workers, med.Requests, med.PassMicros, med.PassCPUMicros, n, med.Assigned)
 		return nil
 	},
 }
