@@ -50,9 +50,9 @@ type Request struct {
 	// Payload is the driver's own data (the shell's actions, the simulator's sector); the core ignores it.
 	Payload any
 
-	key      int // request key (task, proof, prep) index in Core.keys
-	order    int // Task.Order(), cached
-	selClass int // Keyed selector class index in Core.filterCache, -1 if not Keyed
+	key      int  // request key (task, proof, prep) index in Core.keys
+	order    int  // Task.Order(), cached
+	selClass int  // Keyed selector class index in Core.filterCache, -1 if not Keyed
 	claims0  bool // the Keyed selector also claims space: its cache entries depend on the ledger
 	seq      uint64
 	state    RequestState
