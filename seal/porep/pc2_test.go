@@ -31,6 +31,10 @@ func randomNodes(rng *rand.Rand, n uint64) []byte {
 // fakeSector writes random data and label layers for cfg into a temp dir
 // and returns (cacheDir, unsealedPath, data, layers).
 func fakeSector(t *testing.T, cfg sdr.Config, seed int64) (string, string, []byte, [][]byte) {
+	return fakeSectorTB(t, cfg, seed)
+}
+
+func fakeSectorTB(t testing.TB, cfg sdr.Config, seed int64) (string, string, []byte, [][]byte) {
 	t.Helper()
 	rng := rand.New(rand.NewSource(seed))
 	dir := t.TempDir()
