@@ -59,6 +59,9 @@ var _ BatchDeclarer = (*Index)(nil)
 type storeEntry struct {
 	info          storiface.StorageInfo
 	baseURLs      []string // info.URLs without trailing slashes
+	allowed       storiface.SectorFileType // the types AllowTypes/DenyTypes let in
+	allowMiners   []abi.ActorID
+	denyMiners    []abi.ActorID
 	stat          storiface.FsStat
 	lastHeartbeat time.Time
 	heartbeatErr  string
@@ -140,7 +143,7 @@ func (i *Index) load(ctx context.Context) error {
 		if err := json.Unmarshal([]byte(statJSON), &e.stat); err != nil {
 			return fmt.Errorf("loading storage path %s: %w", id, err)
 		}
-		e.baseURLs = trimURLs(e.info.URLs)
+		e.setInfo(e.info)
 		i.stores[storiface.ID(id)] = e
 	}
 	if err := rows.Err(); err != nil {
@@ -170,6 +173,33 @@ func (i *Index) loadSectors(ctx context.Context) error {
 		i.declareMem(e, storiface.ID(id), s, storiface.SectorFileType(ft), primary != 0)
 	}
 	return rows.Err()
+}
+
+// setInfo records a path's settings with the derived filters that the hot paths use.
+func (e *storeEntry) setInfo(info storiface.StorageInfo) {
+	e.info = info
+	e.baseURLs = trimURLs(info.URLs)
+	e.allowed = storiface.FTAll.SubAllowed(info.AllowTypes, info.DenyTypes)
+	e.allowMiners, e.denyMiners = parseMiners(info.AllowMiners), parseMiners(info.DenyMiners)
+}
+
+// parseMiners parses validated miner strings (unparsable ones are dropped: they match no miner).
+func parseMiners(list []string) []abi.ActorID {
+	var out []abi.ActorID
+	for _, s := range list {
+		if id, err := ParseMinerID(s); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// minerOK applies the path's allow/deny miner lists.
+func (e *storeEntry) minerOK(miner abi.ActorID) bool {
+	if len(e.allowMiners) > 0 && !slices.Contains(e.allowMiners, miner) {
+		return false
+	}
+	return !slices.Contains(e.denyMiners, miner)
 }
 
 // trimURLs copies urls without trailing slashes.
@@ -229,7 +259,8 @@ func (i *Index) StorageAttach(ctx context.Context, si storiface.StorageInfo, st 
 		i.stores[si.ID] = e
 		i.log.Info("storage path attached", "id", si.ID, "urls", si.URLs)
 	}
-	e.info, e.baseURLs, e.stat = merged, trimURLs(merged.URLs), st
+	e.setInfo(merged)
+	e.stat = st
 	e.lastHeartbeat, e.heartbeatErr = now, ""
 	return nil
 }
@@ -255,7 +286,7 @@ func (i *Index) StorageDetach(ctx context.Context, id storiface.ID, u string) er
 				string(infoJSON), string(id)); err != nil {
 				return fmt.Errorf("detaching URL %s of %s: %w", u, id, err)
 			}
-			e.info, e.baseURLs = info, trimURLs(info.URLs)
+			e.setInfo(info)
 			return nil
 		}
 	}

@@ -1,6 +1,7 @@
 package stores
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -156,7 +157,7 @@ func (i *Index) StorageDropSector(ctx context.Context, id storiface.ID, s abi.Se
 // copies, then by weight (the path's weight times the number of requested types it holds), highest first. URLs
 // point at the file when ft is a single type. With allowFetch it appends the healthy paths that could receive the
 // files (kind, file-type and miner filters, the sources' AllowTo groups, room for SealSpaceUse (sealing paths)
-// or StoreSpaceUse), with weight 0, best allocation score first.
+// or StoreSpaceUse), with weight 0, best allocation score first, and only BaseURLs (the file is not there).
 func (i *Index) StorageFindSector(ctx context.Context, s abi.SectorID, ft storiface.SectorFileType, ssize abi.SectorSize, allowFetch bool) ([]storiface.SectorStorageInfo, error) {
 	if err := checkTypes(ft); err != nil {
 		return nil, fmt.Errorf("finding %s: %w", storiface.SectorName(s), err)
@@ -198,7 +199,7 @@ func (i *Index) StorageFindSector(ctx context.Context, s abi.SectorID, ft storif
 	if anyGroup || len(out) == 0 {
 		allowTo = nil
 	}
-	return append(out, i.fetchTargets(s, ft, ssize, out, allowTo, suffix, now)...), nil
+	return append(out, i.fetchTargets(s, ft, ssize, out, allowTo, now)...), nil
 }
 
 // sortFound orders found locations: healthy, primary, weight (descending), then ID for a stable answer.
@@ -243,75 +244,104 @@ func (i *Index) sectorInfo(e *storeEntry, suffix string, weight uint64, primary 
 }
 
 // fetchTargets lists the healthy paths (not already holding the file) that may receive it.
-func (i *Index) fetchTargets(s abi.SectorID, ft storiface.SectorFileType, ssize abi.SectorSize, have []storiface.SectorStorageInfo, allowTo map[string]bool, suffix string, now time.Time) []storiface.SectorStorageInfo {
-	var cands []*storeEntry
+func (i *Index) fetchTargets(s abi.SectorID, ft storiface.SectorFileType, ssize abi.SectorSize, have []storiface.SectorStorageInfo, allowTo map[string]bool, now time.Time) []storiface.SectorStorageInfo {
+	needSeal, needStore := spaceUse(ft, ssize, storiface.PathSealing), spaceUse(ft, ssize, storiface.PathStorage)
+	var cands []scored
 	for id, e := range i.stores {
-		if slices.ContainsFunc(have, func(si storiface.SectorStorageInfo) bool { return si.ID == id }) {
+		pt, need := storiface.PathStorage, needStore
+		if e.info.CanSeal {
+			pt, need = storiface.PathSealing, needSeal
+		}
+		if i.check(e, ft, need, pt, s.Miner, now, true) != accepted {
 			continue
 		}
-		pt := storiface.PathStorage
-		if e.info.CanSeal {
-			pt = storiface.PathSealing
-		}
-		if i.rejectAlloc(e, ft, spaceUse(ft, ssize, pt), pt, s.Miner, now, true) != "" {
+		if slices.ContainsFunc(have, func(si storiface.SectorStorageInfo) bool { return si.ID == id }) {
 			continue
 		}
 		if allowTo != nil && !slices.ContainsFunc(e.info.Groups, func(g string) bool { return allowTo[g] }) {
 			continue
 		}
-		cands = append(cands, e)
+		cands = append(cands, newScored(e))
 	}
 	sortByScore(cands)
 	out := make([]storiface.SectorStorageInfo, len(cands))
-	for k, e := range cands {
-		out[k] = i.sectorInfo(e, suffix, 0, false)
+	for k, c := range cands {
+		out[k] = i.sectorInfo(c.e, "", 0, false) // no file there yet: BaseURLs only
 	}
 	return out
 }
 
-// Rejection reasons of StorageBestAlloc, one per filter, so "no path found" always says why.
+// rejection says why a path cannot take new files; every filter has one, so "no path found" always says why.
+type rejection uint8
+
 const (
-	rejectKind  = "not a %s path"
-	rejectType  = "file type %s not allowed"
-	rejectMiner = "miner %d not allowed"
-	rejectSpace = "needs %d bytes, has %d"
+	accepted rejection = iota
+	rejectKind
+	rejectType
+	rejectMiner
+	rejectHealth
+	rejectSpace
 )
 
-// rejectAlloc returns why path e cannot take new files ft of miner (need bytes, kind pt), or "" if it can.
-// anyType accepts a path that takes at least one type of ft (fetch targets) instead of all of them.
-func (i *Index) rejectAlloc(e *storeEntry, ft storiface.SectorFileType, need int64, pt storiface.PathType, miner abi.ActorID, now time.Time, anyType bool) string {
+// check returns why path e cannot take new files ft of miner (need bytes, kind pt), or accepted. anyType accepts
+// a path that takes at least one type of ft (fetch targets) instead of all of them. It does not allocate.
+func (i *Index) check(e *storeEntry, ft storiface.SectorFileType, need int64, pt storiface.PathType, miner abi.ActorID, now time.Time, anyType bool) rejection {
 	switch {
 	case pt == storiface.PathSealing && !e.info.CanSeal, pt == storiface.PathStorage && !e.info.CanStore:
-		return fmt.Sprintf(rejectKind, pt)
+		return rejectKind
+	case anyType && e.allowed&ft == 0, !anyType && e.allowed&ft != ft:
+		return rejectType
+	case !e.minerOK(miner):
+		return rejectMiner
+	case now.Sub(e.lastHeartbeat) > i.staleAfter || e.heartbeatErr != "":
+		return rejectHealth
+	case e.stat.FSAvailable < need:
+		return rejectSpace
 	}
-	allowed := ft.SubAllowed(e.info.AllowTypes, e.info.DenyTypes)
-	if (anyType && allowed == storiface.FTNone) || (!anyType && allowed != ft) {
-		return fmt.Sprintf(rejectType, ft&^allowed)
-	}
-	if !minerAllowed(e.info.AllowMiners, e.info.DenyMiners, miner) {
-		return fmt.Sprintf(rejectMiner, miner)
-	}
-	if reason := i.healthy(e, now); reason != "" {
-		return reason
-	}
-	if e.stat.FSAvailable < need {
-		return fmt.Sprintf(rejectSpace, need, e.stat.FSAvailable)
-	}
-	return ""
+	return accepted
 }
 
-// sortByScore orders paths by weight × free bytes (compared in 128 bits), then free bytes, then ID.
-func sortByScore(c []*storeEntry) {
-	sort.Slice(c, func(a, b int) bool {
-		ah, al := bits.Mul64(c[a].info.Weight, uint64(max(c[a].stat.FSAvailable, 0)))
-		bh, bl := bits.Mul64(c[b].info.Weight, uint64(max(c[b].stat.FSAvailable, 0)))
-		if ah != bh || al != bl {
-			return ah > bh || (ah == bh && al > bl)
+// describe renders a rejection for an operator.
+func (i *Index) describe(r rejection, e *storeEntry, ft storiface.SectorFileType, need int64, pt storiface.PathType, miner abi.ActorID, now time.Time) string {
+	switch r {
+	case rejectKind:
+		return fmt.Sprintf("not a %s path", pt)
+	case rejectType:
+		return fmt.Sprintf("file type %s not allowed", ft&^e.allowed)
+	case rejectMiner:
+		return fmt.Sprintf("miner %d not allowed", miner)
+	case rejectHealth:
+		return i.healthy(e, now)
+	case rejectSpace:
+		return fmt.Sprintf("needs %d bytes, has %d", need, e.stat.FSAvailable)
+	}
+	return "accepted"
+}
+
+// scored is a candidate path with its sort key: weight × free bytes in 128 bits.
+type scored struct {
+	hi, lo uint64
+	e      *storeEntry
+}
+
+func newScored(e *storeEntry) scored {
+	hi, lo := bits.Mul64(e.info.Weight, uint64(max(e.stat.FSAvailable, 0)))
+	return scored{hi: hi, lo: lo, e: e}
+}
+
+// sortByScore orders candidates by weight × free bytes, then free bytes, then ID.
+func sortByScore(c []scored) {
+	slices.SortFunc(c, func(a, b scored) int {
+		if a.hi != b.hi {
+			return cmp.Compare(b.hi, a.hi)
 		}
-		if c[a].stat.FSAvailable != c[b].stat.FSAvailable {
-			return c[a].stat.FSAvailable > c[b].stat.FSAvailable
+		if a.lo != b.lo {
+			return cmp.Compare(b.lo, a.lo)
 		}
-		return c[a].info.ID < c[b].info.ID
+		if a.e.stat.FSAvailable != b.e.stat.FSAvailable {
+			return cmp.Compare(b.e.stat.FSAvailable, a.e.stat.FSAvailable)
+		}
+		return cmp.Compare(a.e.info.ID, b.e.info.ID)
 	})
 }
 
@@ -329,16 +359,18 @@ func (i *Index) StorageBestAlloc(ctx context.Context, allocate storiface.SectorF
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	now := i.now()
-	cands := make([]*storeEntry, 0, len(i.stores))
-	var reasons []string
-	for id, e := range i.stores {
-		if r := i.rejectAlloc(e, allocate, need, pathType, miner, now, false); r != "" {
-			reasons = append(reasons, string(id)+": "+r)
-			continue
+	cands := make([]scored, 0, len(i.stores))
+	for _, e := range i.stores {
+		if i.check(e, allocate, need, pathType, miner, now, false) == accepted {
+			cands = append(cands, newScored(e))
 		}
-		cands = append(cands, e)
 	}
 	if len(cands) == 0 {
+		var reasons []string
+		for id, e := range i.stores {
+			r := i.check(e, allocate, need, pathType, miner, now, false)
+			reasons = append(reasons, string(id)+": "+i.describe(r, e, allocate, need, pathType, miner, now))
+		}
 		sort.Strings(reasons)
 		if len(reasons) > 20 {
 			reasons = append(reasons[:20], fmt.Sprintf("… and %d more", len(reasons)-20))
@@ -351,8 +383,8 @@ func (i *Index) StorageBestAlloc(ctx context.Context, allocate storiface.SectorF
 	}
 	sortByScore(cands)
 	out := make([]storiface.StorageInfo, len(cands))
-	for k, e := range cands {
-		out[k] = e.info
+	for k, c := range cands {
+		out[k] = c.e.info
 	}
 	return out, nil
 }

@@ -1,0 +1,176 @@
+package stores
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"sealfleet/storiface"
+)
+
+// benchIndex builds an index of nPaths healthy paths and nSectors sectors, each with sealed+cache in one path
+// and, for one sector in ten, a second copy of sealed elsewhere.
+func benchIndex(b *testing.B, nPaths, nSectors int) *Index {
+	b.Helper()
+	ctx := context.Background()
+	idx, _, _ := newTestIndex(b)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for p := range nPaths {
+		spec := pathSpec{id: fmt.Sprintf("path-%04d", p), weight: uint64(1 + p%10), seal: p%2 == 0, store: p%2 == 1,
+			avail: int64(100+rng.IntN(900)) * GiB}
+		if p%7 == 0 {
+			spec.groups = []string{"g1"}
+		}
+		attachAll(b, idx, spec)
+	}
+	perPath := make([][]storiface.Decl, nPaths)
+	copies := make([][]storiface.Decl, nPaths)
+	for s := range nSectors {
+		sid := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(s)}
+		p := rng.IntN(nPaths)
+		perPath[p] = append(perPath[p], storiface.Decl{SectorID: sid, SectorFileType: storiface.FTSealed | storiface.FTCache})
+		if s%10 == 0 {
+			q := (p + 1 + rng.IntN(nPaths-1)) % nPaths
+			copies[q] = append(copies[q], storiface.Decl{SectorID: sid, SectorFileType: storiface.FTSealed})
+		}
+	}
+	for p := range nPaths {
+		id := storiface.ID(fmt.Sprintf("path-%04d", p))
+		if err := idx.StorageDeclareSectors(ctx, id, perPath[p], true); err != nil {
+			b.Fatal(err)
+		}
+		if err := idx.StorageDeclareSectors(ctx, id, copies[p], false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return idx
+}
+
+// BenchmarkIndex measures FindSector and BestAlloc at 1,000 paths × 100,000 sectors (target: ≤ 1 ms each).
+func BenchmarkIndex(b *testing.B) {
+	const nPaths, nSectors = 1000, 100_000
+	idx := benchIndex(b, nPaths, nSectors)
+	ctx := context.Background()
+	ssize := abi.SectorSize(32 << 30)
+	b.Run("FindSector", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			sid := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(n % nSectors)}
+			n++
+			if found, err := idx.StorageFindSector(ctx, sid, storiface.FTSealed, ssize, false); err != nil || len(found) == 0 {
+				b.Fatal(err, found)
+			}
+		}
+	})
+	b.Run("FindSector/allowFetch", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			sid := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(n % nSectors)}
+			n++
+			if found, err := idx.StorageFindSector(ctx, sid, storiface.FTSealed|storiface.FTCache, ssize, true); err != nil || len(found) < 2 {
+				b.Fatal(err, len(found))
+			}
+		}
+	})
+	b.Run("BestAlloc/sealing", func(b *testing.B) {
+		for b.Loop() {
+			if best, err := idx.StorageBestAlloc(ctx, storiface.FTSealed|storiface.FTCache, ssize, storiface.PathSealing, 1000); err != nil || len(best) == 0 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("BestAlloc/storage", func(b *testing.B) {
+		for b.Loop() {
+			if best, err := idx.StorageBestAlloc(ctx, storiface.FTSealed|storiface.FTCache, ssize, storiface.PathStorage, 1000); err != nil || len(best) == 0 {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+const benchFileSize = 512 << 20
+
+// BenchmarkFetch512MiB fetches a 512 MiB sealed file from another node over loopback HTTP with Remote (temp
+// file, size check, fsync, rename, declare), against copying the same file locally (io.Copy, which uses
+// copy_file_range, then fsync) and a plain read/write copy with a 1 MiB buffer.
+func BenchmarkFetch512MiB(b *testing.B) {
+	ctx := context.Background()
+	idx, _, _ := newTestIndex(b)
+	src := newTestNode(b, idx, LocalStorageMeta{ID: "src", Weight: 10, CanStore: true})
+	dst := newTestNode(b, idx, LocalStorageMeta{ID: "dst", Weight: 10, CanSeal: true})
+	content := pattern(benchFileSize, 9)
+	srcName := src.put(b, "src", storiface.FTSealed, map[string][]byte{"": content}, true)
+	content = nil
+	ref := storiface.SectorRef{ID: sec1, ProofType: abi.RegisteredSealProof_StackedDrg512MiBV1_1}
+	dstRoot, _ := dst.local.root("dst")
+
+	b.Run("remote", func(b *testing.B) {
+		b.SetBytes(benchFileSize)
+		for b.Loop() {
+			if _, _, err := dst.remote.AcquireSector(ctx, ref, storiface.FTSealed, 0, storiface.PathSealing, storiface.AcquireCopy); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if err := dst.local.Remove(ctx, sec1, storiface.FTSealed, false, []storiface.ID{"src"}); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	})
+	b.Run("local-copy", func(b *testing.B) {
+		b.SetBytes(benchFileSize)
+		to := filepath.Join(dstRoot, "sealed", "copy")
+		for b.Loop() {
+			if err := copyFile(srcName, to); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			os.Remove(to)
+			b.StartTimer()
+		}
+	})
+	b.Run("local-readwrite", func(b *testing.B) {
+		b.SetBytes(benchFileSize)
+		to := filepath.Join(dstRoot, "sealed", "copy")
+		buf := make([]byte, copyBufSize)
+		for b.Loop() {
+			if err := readWriteCopy(srcName, to, buf); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			os.Remove(to)
+			b.StartTimer()
+		}
+	})
+}
+
+// readWriteCopy copies through a user-space buffer and syncs (no copy_file_range).
+func readWriteCopy(from, to string, buf []byte) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	for {
+		n, rerr := in.Read(buf)
+		if n > 0 {
+			if _, err := out.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	return out.Sync()
+}
