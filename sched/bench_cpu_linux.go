@@ -2,13 +2,13 @@
 
 package sched
 
-import "syscall"
+import "golang.org/x/sys/unix"
 
-// threadCPUNanos returns the CPU time the calling OS thread has used (RUSAGE_THREAD), or -1.
+// threadCPUNanos returns the CPU time the calling OS thread has used (CLOCK_THREAD_CPUTIME_ID), or -1.
 func threadCPUNanos() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return -1
 	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	return ts.Nano()
 }

@@ -73,6 +73,9 @@ type Core struct {
 
 	keys   []reqKey
 	keyIdx map[reqKey]int
+	// needTab caches each key's resolved needs per worker: [key][worker index], contiguous per key so building a
+	// key's candidate heap walks memory in order.
+	needTab [][]needSlot
 	heaps  []candHeap
 
 	ledger        map[storiface.ID]claimTotal
@@ -212,6 +215,7 @@ func (c *Core) RemoveWorker(id storiface.WorkerID) error {
 	for k := range c.heaps {
 		c.heaps[k].built = 0 // indices moved: rebuild
 	}
+	c.needTab = nil
 	c.dirty = true
 	return nil
 }

@@ -37,7 +37,6 @@ type WorkerHandle struct {
 
 	reservedBy *Request // a starved request holding a reservation here
 	load       float64  // assigner load figure, refreshed on change
-	needs      []needSlot
 
 	core    *Core
 	removed bool
@@ -95,7 +94,7 @@ func (h *WorkerHandle) Resources(tt storiface.TaskType, spt abi.RegisteredSealPr
 
 func newHandle(c *Core, id storiface.WorkerID, info storiface.WorkerInfo, tasks map[storiface.TaskType]struct{},
 	paths []storiface.StoragePath) *WorkerHandle {
-	h := &WorkerHandle{ID: id, Enabled: true, core: c, windows: make([]window, c.cfg.Windows)}
+	h := &WorkerHandle{ID: id, Enabled: true, core: c, windows: make([]window, c.cfg.Windows), idx: len(c.handles)}
 	hash := fnv.New64a()
 	var seed [8]byte
 	for i := range seed {
@@ -135,16 +134,28 @@ func (h *WorkerHandle) setInfo(info storiface.WorkerInfo, tasks map[storiface.Ta
 		}
 		h.table = t
 	}
-	h.needs = h.needs[:0]
+	if h.core != nil {
+		for k := range h.core.needTab {
+			if row := h.core.needTab[k]; h.idx < len(row) {
+				row[h.idx].ok = false
+			}
+		}
+	}
 	h.changed()
 }
 
 // need returns the resolved needs of a request key on this worker (work and prepare).
 func (h *WorkerHandle) need(k int) *needSlot {
-	for len(h.needs) <= k {
-		h.needs = append(h.needs, needSlot{})
+	c := h.core
+	for len(c.needTab) <= k {
+		c.needTab = append(c.needTab, nil)
 	}
-	s := &h.needs[k]
+	row := c.needTab[k]
+	if len(row) <= h.idx {
+		row = append(row, make([]needSlot, len(c.handles)+1-len(row))...)
+		c.needTab[k] = row
+	}
+	s := &row[h.idx]
 	if !s.ok {
 		key := h.core.keys[k]
 		wr := &h.Info.Resources
