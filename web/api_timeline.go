@@ -11,15 +11,16 @@ import (
 // Jobs that would be narrower than one pixel of the chart (a finished job whose whole life, queued to end, is
 // shorter than MinSpanMs = (To-From)/px) are left out.
 type Timeline struct {
-	From      time.Time    `json:"from"`
-	To        time.Time    `json:"to"`
-	Now       time.Time    `json:"now"`
-	Total     int          `json:"total"` // lanes (workers) in all pages
-	Offset    int          `json:"offset"`
-	Lanes     []Lane       `json:"lanes"`
-	Jobs      timelineJobs `json:"jobs"`
-	MinSpanMs int64        `json:"minSpanMs"`
-	Truncated bool         `json:"truncated,omitempty"` // more than maxTimelineJobs jobs were in the window
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Now       time.Time `json:"now"`
+	Total     int       `json:"total"` // lanes (workers) in all pages
+	Offset    int       `json:"offset"`
+	Lanes     []Lane    `json:"lanes"`
+	MinSpanMs int64     `json:"minSpanMs"`
+	Truncated bool      `json:"truncated,omitempty"` // more than maxTimelineJobs jobs were in the window
+	// Jobs stays the last field: encodeTimeline writes it by hand after the others.
+	Jobs []TimelineJob `json:"jobs"`
 }
 
 // TimelineJob is a Job in the timeline's compact form: times are Unix milliseconds, 0 when not yet reached.
@@ -82,14 +83,14 @@ func (s *Server) timeline(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tl := Timeline{From: from, To: to, Now: now, Total: len(ws), Offset: offset, Lanes: []Lane{}, Jobs: timelineJobs{}}
+	tl := Timeline{From: from, To: to, Now: now, Total: len(ws), Offset: offset, Lanes: []Lane{}, Jobs: []TimelineJob{}}
 	ids := make([]string, 0, limit)
 	for _, w := range page(ws, offset, limit) {
 		tl.Lanes = append(tl.Lanes, Lane{ID: w.ID, Hostname: w.Hostname})
 		ids = append(ids, w.ID)
 	}
 	if len(ids) == 0 {
-		return tl, nil
+		return encodeTimeline(tl)
 	}
 	pixel := to.Sub(from) / time.Duration(px)
 	tl.MinSpanMs = pixel.Milliseconds()
@@ -100,12 +101,12 @@ func (s *Server) timeline(r *http.Request) (any, error) {
 	if len(jobs) > maxTimelineJobs {
 		jobs, tl.Truncated = jobs[:maxTimelineJobs], true
 	}
-	tl.Jobs = make(timelineJobs, 0, len(jobs))
+	tl.Jobs = make([]TimelineJob, 0, len(jobs))
 	for _, j := range jobs {
 		tl.Jobs = append(tl.Jobs, TimelineJob{ID: j.ID, Task: j.Task, Worker: j.Worker, Sector: j.Sector,
 			Queued: unixMilli(j.Queued), Start: unixMilli(j.Start), End: unixMilli(j.End), Failed: j.Failed, Message: j.Message})
 	}
-	return tl, nil
+	return encodeTimeline(tl)
 }
 
 // QueueView is one page of the scheduler queue with each request's rejections grouped by reason.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,6 +46,8 @@ func BenchmarkEndpoints(b *testing.B) {
 		{"workers-page", "/api/workers?offset=500&limit=50"},
 		{"workers-filter", "/api/workers?q=seal-9"},
 		{"timeline-6h-40lanes", "/api/timeline?limit=40&from=" + itoa(from) + "&to=" + itoa(to)},
+		{"timeline-24h-40lanes", "/api/timeline?limit=40&from=" + itoa(to-24*3600*1000) + "&to=" + itoa(to)},
+		{"timeline-3d-40lanes", "/api/timeline?limit=40&from=" + itoa(to-3*24*3600*1000) + "&to=" + itoa(to)},
 		{"timeline-7d-40lanes", "/api/timeline?limit=40&from=" + itoa(to-7*24*3600*1000) + "&to=" + itoa(to)},
 		{"timeline-7d-100lanes", "/api/timeline?limit=100&from=" + itoa(to-7*24*3600*1000) + "&to=" + itoa(to)},
 		{"sectors-page", "/api/sectors?offset=0&limit=50"},
@@ -59,6 +62,7 @@ func BenchmarkEndpoints(b *testing.B) {
 			req.AddCookie(&http.Cookie{Name: web.CookieName, Value: readToken})
 			var size int
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			for b.Loop() {
 				rec := httptest.NewRecorder()
 				srv.ServeHTTP(rec, req)
@@ -68,8 +72,19 @@ func BenchmarkEndpoints(b *testing.B) {
 				size = rec.Body.Len()
 			}
 			b.ReportMetric(float64(size), "bytes/resp")
+			// CPU time of the whole process (GC included) per request: steadier than wall time on a shared machine
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// cpuTime is the user+system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func itoa(n int64) string { return time.UnixMilli(n).UTC().Format(time.RFC3339) }

@@ -1,25 +1,43 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 )
 
-// timelineJobs marshals a job list by hand: the timeline can carry thousands of jobs and reflection-based
-// encoding was a third of the endpoint's time.
-type timelineJobs []TimelineJob
+// rawJSON is an already encoded response body; apiFunc writes it as is.
+type rawJSON []byte
 
-// MarshalJSON implements json.Marshaler with the same output as encoding/json for TimelineJob.
-func (js timelineJobs) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, len(js)*120+2)
-	b = append(b, '[')
-	for i, j := range js {
+// encodeTimeline encodes a timeline with its job list written by hand: the timeline can carry thousands of
+// jobs, and reflection plus encoding/json's re-compaction of Marshaler output were most of the endpoint's time.
+// The output equals json.Marshal(tl).
+func encodeTimeline(tl Timeline) (rawJSON, error) {
+	jobs := tl.Jobs
+	tl.Jobs = nil
+	head, err := json.Marshal(tl)
+	if err != nil {
+		return nil, fmt.Errorf("encoding timeline: %w", err)
+	}
+	// head ends with "jobs":null}; replace that with the hand-written list
+	const tail = `"jobs":null}`
+	if !bytes.HasSuffix(head, []byte(tail)) {
+		return nil, fmt.Errorf("encoding timeline: unexpected layout %q", head[max(0, len(head)-40):])
+	}
+	b := make([]byte, 0, len(head)+len(jobs)*110+16)
+	b = append(b, head[:len(head)-len(tail)]...)
+	b = append(b, `"jobs":[`...)
+	for i, j := range jobs {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = j.appendJSON(b)
 	}
-	return append(b, ']'), nil
+	b = append(b, `]`...)
+	b = append(b, head[len(head)-len(tail)+len(`"jobs":null`):]...)
+	return append(b, '\n'), nil
 }
 
 func (j TimelineJob) appendJSON(b []byte) []byte {

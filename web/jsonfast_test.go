@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // TestTimelineJobsJSON checks the hand-written encoder against encoding/json on awkward values.
@@ -22,12 +23,27 @@ func TestTimelineJobsJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := timelineJobs(tc.jobs).MarshalJSON()
+			var got []byte
+			for i, j := range tc.jobs {
+				if i > 0 {
+					got = append(got, ',')
+				}
+				got = j.appendJSON(got)
+			}
+			if "["+string(got)+"]" != string(want) {
+				t.Fatalf("got  [%s]\nwant %s", got, want)
+			}
+			tl := Timeline{From: time.Unix(5, 0).UTC(), Lanes: []Lane{{ID: "w"}}, Jobs: tc.jobs, Truncated: true}
+			whole, err := json.Marshal(tl)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(got) != string(want) {
-				t.Fatalf("got  %s\nwant %s", got, want)
+			raw, err := encodeTimeline(tl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(raw) != string(whole)+"\n" {
+				t.Fatalf("timeline\ngot  %s\nwant %s", raw, whole)
 			}
 		})
 	}

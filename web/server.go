@@ -191,6 +191,12 @@ func (f apiFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, map[string]string{"error": err.Error()})
 		return
 	}
+	if raw, ok := v.(rawJSON); ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(raw) // the client may have gone; nothing to do about it
+		return
+	}
 	writeJSON(w, http.StatusOK, v)
 }
 

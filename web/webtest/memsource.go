@@ -221,16 +221,22 @@ func (m *MemSource) Jobs(_ context.Context, q web.JobQuery) ([]web.Job, error) {
 			}
 		}
 	}
-	var out []web.Job
-	if q.Limit > 0 {
-		out = make([]web.Job, 0, min(q.Limit, 1024))
-	}
+	// two passes: count the matches first so that the result is allocated once
+	n := 0
 	for _, id := range ids {
-		l := m.lanes[id]
-		if l == nil {
-			continue
+		if l := m.lanes[id]; l != nil {
+			n += l.window(nil, q, true)
 		}
-		if out = l.window(out, q); q.Limit > 0 && len(out) >= q.Limit {
+	}
+	if q.Limit > 0 {
+		n = min(n, q.Limit)
+	}
+	out := make([]web.Job, 0, n)
+	for _, id := range ids {
+		if l := m.lanes[id]; l != nil {
+			l.window(&out, q, false)
+		}
+		if q.Limit > 0 && len(out) >= q.Limit {
 			return out[:q.Limit], nil
 		}
 	}
@@ -239,23 +245,31 @@ func (m *MemSource) Jobs(_ context.Context, q web.JobQuery) ([]web.Job, error) {
 
 // window appends the lane's jobs overlapping [q.From, q.To). A finished job queued before From-maxSpan cannot
 // reach From, so the scan starts there; unfinished jobs queued earlier are taken from the open list.
-func (l *lane) window(out []web.Job, q web.JobQuery) []web.Job {
+// With countOnly it appends nothing and returns the number of matches.
+func (l *lane) window(out *[]web.Job, q web.JobQuery, countOnly bool) int {
+	n := 0
+	take := func(j *web.Job) {
+		n++
+		if !countOnly {
+			*out = append(*out, *j)
+		}
+	}
 	scanFrom := q.From.Add(-l.maxSpan)
 	for _, j := range l.open {
 		if j.Queued.Before(scanFrom) { // still running: overlaps every later window
-			out = append(out, *j)
+			take(j)
 		}
 	}
 	start := sort.Search(len(l.jobs), func(i int) bool { return !l.jobs[i].Queued.Before(scanFrom) })
 	for _, j := range l.jobs[start:] {
-		if !j.Queued.Before(q.To) || (q.Limit > 0 && len(out) >= q.Limit) {
+		if !j.Queued.Before(q.To) {
 			break
 		}
 		if j.End.IsZero() || (j.End.After(q.From) && j.End.Sub(j.Queued) >= q.MinSpan) {
-			out = append(out, *j)
+			take(j)
 		}
 	}
-	return out
+	return n
 }
 
 // SectorCounts implements web.Source.
