@@ -76,7 +76,7 @@ type Core struct {
 	// needTab caches each key's resolved needs per worker: [key][worker index], contiguous per key so building a
 	// key's candidate heap walks memory in order.
 	needTab [][]needSlot
-	heaps  []candHeap
+	heaps   []candHeap
 
 	ledger        map[storiface.ID]claimTotal
 	ledgerVersion uint64
