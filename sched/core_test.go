@@ -1,6 +1,8 @@
 package sched
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -449,5 +451,68 @@ func TestDeterministic(t *testing.T) {
 		if a[i] != b[i] {
 			t.Fatalf("run differs at %d", i)
 		}
+	}
+}
+
+func TestMoveSelector(t *testing.T) {
+	sector := abi.SectorID{Miner: 1000, Number: 1}
+	idx := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{sector: {"seal-a"}}, alloc: []storiface.ID{"store-a", "store-b"}}
+	a := box{name: "a", cpus: 16, memGiB: 64, tasks: allTasks, paths: []storiface.ID{"seal-a", "store-a"}}
+	b := box{name: "b", cpus: 16, memGiB: 64, tasks: allTasks, paths: []storiface.ID{"store-b"}}
+	c := box{name: "c", cpus: 16, memGiB: 64, tasks: allTasks, paths: []storiface.ID{"other"}}
+	for _, tc := range []struct {
+		name        string
+		allowRemote bool
+		worker      box
+		ok          bool
+		score       float64
+	}{
+		{"local move", false, a, true, 1},
+		{"remote not allowed", false, b, false, 0},
+		{"remote allowed", true, b, true, 0.5},
+		{"no destination path", true, c, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, CoreConfig{}, tc.worker)
+			sel := NewMoveSelector(idx, sector, storiface.FTSealed|storiface.FTCache, storiface.PathStorage, 1000, tc.allowRemote)
+			w := h.c.Worker(wid(tc.worker.name))
+			ok, reason, err := sel.Filter(context.Background(), storiface.TTFinalize, spt32, w)
+			if err != nil || ok != tc.ok || (!ok && reason == "") {
+				t.Fatalf("Filter = %v %q %v", ok, reason, err)
+			}
+			if ok {
+				if got := sel.Score(context.Background(), storiface.TTFinalize, spt32, w); got != tc.score {
+					t.Fatalf("Score = %v, want %v", got, tc.score)
+				}
+				claims := sel.(SpaceClaimer).Claim(context.Background(), storiface.TTFinalize, spt32, w)
+				if len(claims) != 1 {
+					t.Fatalf("claims = %v", claims)
+				}
+			}
+		})
+	}
+}
+
+func TestAllocSelectorReasons(t *testing.T) {
+	idx := &fakeIndex{alloc: []storiface.ID{"pa"}}
+	h := newHarness(t, CoreConfig{},
+		box{name: "a", cpus: 16, memGiB: 64, tasks: allTasks, paths: []storiface.ID{"pa"}},
+		box{name: "b", cpus: 16, memGiB: 64, tasks: allTasks, paths: []storiface.ID{"pb"}},
+		box{name: "c", cpus: 16, memGiB: 64, tasks: []storiface.TaskType{storiface.TTCommit2}, paths: []storiface.ID{"pa"}})
+	sel := NewAllocSelector(idx, storiface.FTUnsealed, storiface.PathSealing)
+	for _, tc := range []struct {
+		name, worker, reason string
+		ok                   bool
+	}{
+		{"best path", "a", "", true},
+		{"no best path", "b", "none of the worker's paths", false},
+		{"task unsupported", "c", "not in the worker's task list", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ok, reason, err := sel.Filter(context.Background(), storiface.TTAddPiece, spt32, h.c.Worker(wid(tc.worker)))
+			if err != nil || ok != tc.ok || !strings.Contains(reason, tc.reason) {
+				t.Fatalf("Filter = %v %q %v", ok, reason, err)
+			}
+		})
 	}
 }

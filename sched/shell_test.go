@@ -281,3 +281,41 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition never held")
 }
+
+func TestShellRestartReturnsWaitingTasks(t *testing.T) {
+	s, _, _ := newShell(t)
+	ctx := context.Background()
+	a := newMemWorker(box{name: "a", cpus: 16, memGiB: 128, tasks: allTasks})
+	if err := s.AddWorker(ctx, wid("a"), a); err != nil {
+		t.Fatal(err)
+	}
+	g := newGate()
+	errs := make(chan error, 2)
+	for i := 1; i <= 2; i++ {
+		go func() {
+			errs <- s.Schedule(ctx, sectorRef(i), storiface.TTPreCommit1, NewTaskSelector(), PrepareAction{}, g.work)
+		}()
+	}
+	<-g.started
+	waitFor(t, func() bool { return len(s.WorkerJobs()[wid("a")]) == 2 })
+	// The worker restarts with more memory: a new session. Its waiting task goes back to the queue and, with the
+	// new resources, starts at once on the same worker; the worker stays enabled.
+	a.mu.Lock()
+	a.session = uuid.New()
+	a.b.memGiB = 256
+	a.mu.Unlock()
+	s.checkSessions(ctx, true)
+	if host := <-g.started; host != "a" {
+		t.Fatalf("second ran on %q", host)
+	}
+	if st := s.WorkerStats(ctx)[wid("a")]; !st.Enabled || st.Info.Resources.MemPhysical != 256<<30 {
+		t.Fatalf("after restart: enabled %v, memory %d", st.Enabled, st.Info.Resources.MemPhysical)
+	}
+	g.release <- nil
+	g.release <- nil
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
