@@ -59,10 +59,10 @@ func ParseSize(s string) (uint64, error) {
 // Run measures with a payload of size bytes (rounded down to whole 127-byte blocks; at least 1 MiB). Every figure
 // is the best of reps runs (Fr32 figures of at least 3), after one untimed pass that faults in the buffers.
 func Run(size uint64, reps int) (Result, error) {
-	size = size / fr32.UnpaddedBlock * fr32.UnpaddedBlock
 	if size < 1<<20 {
 		return Result{}, fmt.Errorf("bench size %d: must be at least 1 MiB", size)
 	}
+	size = size / fr32.UnpaddedBlock * fr32.UnpaddedBlock
 	reps = max(reps, 1)
 	load, _ := os.ReadFile("/proc/loadavg")
 	res := Result{PayloadBytes: size, LoadAvg: strings.TrimSpace(string(load)), NumCPU: runtime.NumCPU()}
