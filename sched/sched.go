@@ -144,15 +144,28 @@ func (s *Scheduler) step() {
 	}
 	acts := s.core.Step(s.clock.Now())
 	ds := make([]dispatch, 0, len(acts))
+	var gone []*Request
 	for _, a := range acts {
 		sw := s.workers[a.Worker]
 		if sw == nil {
-			continue // removed meanwhile: the request fails in its action below
+			// Removed after the decision (a prepared task finishing its prepare step on a removed worker): the
+			// request fails with a worker-restart code so the caller reschedules it.
+			if a.Kind == ActPrepare {
+				_ = s.core.PrepareDone(a.Req.ID, ErrUnknownWorker)
+			} else {
+				_ = s.core.WorkDone(a.Req.ID)
+			}
+			gone = append(gone, a.Req)
+			continue
 		}
 		ds = append(ds, dispatch{a: a, w: sw.w})
 		s.running.Add(1)
 	}
 	s.mu.Unlock()
+	for _, r := range gone {
+		r.Payload.(*job).ret <- storiface.Errf(storiface.ErrTempWorkerRestart, "worker %s removed before %s of %s started",
+			r.Worker(), r.Task.Short(), r.Sector)
+	}
 	for _, d := range ds {
 		go s.execute(d)
 	}

@@ -319,3 +319,31 @@ func TestShellRestartReturnsWaitingTasks(t *testing.T) {
 		}
 	}
 }
+
+func TestShellWorkerRemovedDuringPrepare(t *testing.T) {
+	s, _, _ := newShell(t)
+	ctx := context.Background()
+	a := newMemWorker(box{name: "a", cpus: 16, memGiB: 128, tasks: allTasks})
+	if err := s.AddWorker(ctx, wid("a"), a); err != nil {
+		t.Fatal(err)
+	}
+	preparing, release := make(chan struct{}), make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.Schedule(ctx, sectorRef(1), storiface.TTPreCommit1, NewTaskSelector(),
+			PrepareAction{Action: func(context.Context, Worker) error { close(preparing); <-release; return nil }},
+			func(context.Context, Worker) error { t.Error("work ran on a removed worker"); return nil })
+	}()
+	<-preparing
+	if err := s.RemoveWorker(ctx, wid("a")); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	err := <-errc
+	if storiface.CodeOf(err) != storiface.ErrTempWorkerRestart {
+		t.Fatalf("Schedule = %v, want a worker-restart error", err)
+	}
+	if !a.closed {
+		t.Fatal("removed worker's connection not closed")
+	}
+}
