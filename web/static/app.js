@@ -272,9 +272,10 @@
       const y = laneTop[li] + pad + rowOf.get(j.id) * (subH + gap), hgt = subH;
       const q = Math.max(j.q, from), st = j.s, end = j.e || n;
       const g = svg('g', { class: 'job', data: { task: j.task, id: j.id, sector: j.sector } });
-      const waitEnd = Math.min(st || n, to);
+      const started = st && st <= n;
+      const waitEnd = Math.min(started ? st : n, to);
       if (waitEnd > q) g.append(svg('rect', { class: 'wait', x: x(q), y, width: Math.max(1, x(waitEnd) - x(q)), height: hgt, rx: 2, fill: pattern(j.task) }));
-      if (st) {
+      if (started) {
         const a = Math.max(st, from), b = Math.min(end, to);
         if (b > a) g.append(svg('rect', { class: 'run', x: x(a), y, width: Math.max(1.5, x(b) - x(a)), height: hgt, rx: 3, fill: taskColor(j.task),
           stroke: j.failed ? 'var(--bad)' : 'none', 'stroke-width': 2 }));
