@@ -1,5 +1,7 @@
 //go:build amd64 && !purego
 
+//go:generate go run ./internal/genshani hash_amd64.s
+
 package commp
 
 // shaniConsts is the table hashPairsSHANI reads; the offsets are fixed in hash_amd64.s.
