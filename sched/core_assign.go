@@ -114,8 +114,8 @@ func (c *Core) couldReserve(r *Request) bool {
 
 // place finds a worker for a queued request, or a reservation if it is starved.
 func (c *Core) place(r *Request) {
-	if h, now := c.choose(r, false); h != nil {
-		c.assign(r, h, now)
+	if h, now, win := c.choose(r, false); h != nil {
+		c.assign(r, h, now, win)
 		return
 	}
 	if c.starved(r) {
@@ -125,11 +125,11 @@ func (c *Core) place(r *Request) {
 
 // choose returns the best worker for r and whether r can start there at once. With onlyNow it considers only
 // workers that can start r at once, other than the one r waits on.
-func (c *Core) choose(r *Request, onlyNow bool) (*WorkerHandle, bool) {
+func (c *Core) choose(r *Request, onlyNow bool) (*WorkerHandle, bool, int) {
 	k := r.key
 	hp := c.heapFor(k)
 	var best *WorkerHandle
-	bestScore, bestNow := -1.0, false
+	bestScore, bestNow, bestWin := -1.0, false, -1
 	c.scratch = c.scratch[:0]
 	for c.freshTop(hp, k) {
 		top := hp.e[0]
@@ -140,7 +140,7 @@ func (c *Core) choose(r *Request, onlyNow bool) (*WorkerHandle, bool) {
 		if h != r.worker {
 			ok, score := c.filter(r, h)
 			if ok && (best == nil || score > bestScore) {
-				best, bestScore, bestNow = h, score, top.now
+				best, bestScore, bestNow, bestWin = h, score, top.now, int(top.win)
 			}
 			if ok && score >= 1 {
 				break // the top stays in the heap: nothing to pop and push back
@@ -151,7 +151,7 @@ func (c *Core) choose(r *Request, onlyNow bool) (*WorkerHandle, bool) {
 	for _, e := range c.scratch {
 		hp.push(e)
 	}
-	return best, bestNow
+	return best, bestNow, bestWin
 }
 
 // filter runs r's selector on h (cached per pass for Keyed selectors) and returns acceptance and score.
@@ -184,9 +184,9 @@ func (c *Core) filter(r *Request, h *WorkerHandle) (bool, float64) {
 	return ok, score
 }
 
-// assign gives r to h: it starts at once when it can, else waits in the first window with room. Space claims are
-// recorded in the same decision.
-func (c *Core) assign(r *Request, h *WorkerHandle, now bool) {
+// assign gives r to h: it starts at once when it can, else waits in the first window with room (win, when the
+// caller already knows it; -1 to look it up). Space claims are recorded in the same decision.
+func (c *Core) assign(r *Request, h *WorkerHandle, now bool, win int) {
 	if sc, ok := r.Sel.(SpaceClaimer); ok {
 		r.claims = sc.Claim(r.ctx(), r.Task, r.Sector.ProofType, h)
 		for _, cl := range r.claims {
@@ -204,7 +204,10 @@ func (c *Core) assign(r *Request, h *WorkerHandle, now bool) {
 		c.start(r)
 		return
 	}
-	wi, _ := h.windowFor(r.key)
+	wi := win
+	if wi < 0 {
+		wi, _ = h.windowFor(r.key)
+	}
 	if wi < 0 {
 		wi = len(h.windows) - 1 // only reached through a reservation; keep accounting consistent
 	}

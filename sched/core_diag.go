@@ -156,7 +156,7 @@ func (c *Core) explain(r *Request, h *WorkerHandle) (Reason, string) {
 			return ReasonNoCapacity, fmt.Sprintf("now: %s; windows: %s", now, wsf)
 		}
 	}
-	return ReasonLowerRank, fmt.Sprintf("eligible (can start now: %v, load %.2f)", now == resources.Fits, h.load)
+	return ReasonLowerRank, fmt.Sprintf("eligible (can start now: %v, load %.2f)", now == resources.Fits, h.loadFig())
 }
 
 // WorkerStats is one worker as `sealfleet sealing workers` shows it.

@@ -6,6 +6,7 @@ import "sealfleet/resources"
 type heapEntry struct {
 	w       int32
 	now     bool // can start the key's request at once
+	win     int8 // first window with room when !now
 	load    float64
 	tie     uint64
 	version uint64
@@ -81,12 +82,14 @@ func (c *Core) entryFor(wh *WorkerHandle, k int) (heapEntry, bool) {
 		return heapEntry{}, false
 	}
 	now := wh.canStart(k, nil) == resources.Fits
+	win := -1
 	if !now {
-		if wi, _ := wh.windowFor(k); wi < 0 {
+		if win, _ = wh.windowFor(k); win < 0 {
 			return heapEntry{}, false
 		}
 	}
-	return heapEntry{w: int32(wh.idx), now: now, load: wh.load, tie: wh.tiebreak, version: wh.version}, true
+	return heapEntry{w: int32(wh.idx), now: now, win: int8(win), load: wh.loadFig(), tie: wh.tiebreak,
+		version: wh.version}, true
 }
 
 // heapFor returns the candidate heap of key k for this pass, building it on first use.

@@ -150,7 +150,7 @@ func (c *Core) reserveFor(r *Request) {
 			continue
 		}
 		if best == nil || score > bestScore || (score == bestScore &&
-			(h.load < best.load || (h.load == best.load && h.tiebreak < best.tiebreak))) {
+			(h.loadFig() < best.loadFig() || (h.loadFig() == best.loadFig() && h.tiebreak < best.tiebreak))) {
 			best, bestScore = h, score
 		}
 	}
@@ -208,11 +208,11 @@ func (c *Core) tryMove(r *Request) bool {
 	if !c.freshTop(hp, r.key) || !hp.e[0].now {
 		return false
 	}
-	cand, now := c.choose(r, true)
+	cand, now, _ := c.choose(r, true)
 	if cand == nil || !now {
 		return false
 	}
 	c.unwait(r)
-	c.assign(r, cand, true)
+	c.assign(r, cand, true, -1)
 	return true
 }

@@ -36,7 +36,8 @@ type WorkerHandle struct {
 	waiting   int              // tasks in windows (and the reservation slot)
 
 	reservedBy *Request // a starved request holding a reservation here
-	load       float64  // assigner load figure, refreshed on change
+	load       float64  // assigner load figure, valid when loadAt == version
+	loadAt     uint64
 
 	core    *Core
 	removed bool
@@ -172,14 +173,25 @@ func (h *WorkerHandle) need(k int) *needSlot {
 	return s
 }
 
-// changed refreshes the load figure and invalidates heap entries.
+// changed invalidates heap entries and the load figure (recomputed lazily by loadFig).
 func (h *WorkerHandle) changed() {
 	h.version++
+	h.loadAt = 0
+}
+
+// loadFig returns the assigner's load figure: utilization of running + preparing + window-assigned tasks, or for
+// the spread assigner their number.
+func (h *WorkerHandle) loadFig() float64 {
+	if h.loadAt == h.version {
+		return h.load
+	}
+	h.loadAt = h.version
 	if h.core != nil && h.core.cfg.Assigner == AssignerSpread {
 		h.load = float64(h.committed.Tasks + h.waiting)
-		return
+	} else {
+		h.load = resources.UtilizationOf(&h.committed, &h.windowSum, &h.Info.Resources)
 	}
-	h.load = resources.UtilizationOf(&h.committed, &h.windowSum, &h.Info.Resources)
+	return h.load
 }
 
 // startBudget returns the resources held on the worker as seen by a task other than the reservation holder self:
