@@ -37,6 +37,12 @@ func sealTestSector(t testing.TB, proof abi.RegisteredSealProof, rngSeed int64, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sealTestConfig(t, cfg, rngSeed, before)
+}
+
+// sealTestConfig is sealTestSector for an explicit graph configuration.
+func sealTestConfig(t testing.TB, cfg sdr.Config, rngSeed int64, before tamperFunc) *sector {
+	t.Helper()
 	rng := rand.New(rand.NewSource(rngSeed))
 	dir := t.TempDir()
 	s := &sector{cfg: cfg, cache: filepath.Join(dir, "cache"), unsealed: filepath.Join(dir, "unsealed"), sealed: filepath.Join(dir, "sealed")}
@@ -76,6 +82,32 @@ func sealTestSector(t testing.TB, proof abi.RegisteredSealProof, rngSeed int64, 
 		t.Fatalf("PC2 comm_d %x, computed before PC1 %x", s.commD, commD)
 	}
 	return s
+}
+
+// TestRoundTripCompound seals a 16KiB-shaped sector (512 nodes: tree_c and
+// tree_r_last of 8 base trees under a Poseidon-8 top, as 32GiB) with 11
+// layers (arity-11 columns, as 32GiB) and checks C1 and verification.
+func TestRoundTripCompound(t *testing.T) {
+	porepID, _ := sdr.PoRepID(abi.RegisteredSealProof_StackedDrg32GiBV1_1)
+	cfg := sdr.Config{Nodes: 512, Layers: 11, PoRepID: porepID, Version: sdr.V1_1}
+	s := sealTestConfig(t, cfg, 5, nil)
+	_, shape, _ := Shapes(cfg)
+	if n := len(TreeCPaths(s.cache, shape)); n != 8 {
+		t.Fatalf("%d tree_c files, want 8", n)
+	}
+	out, err := Commit1(context.Background(), s.cfg, s.cache, s.sealed, s.replicaID, s.seed, s.commD, s.commR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(out.Proofs[0].Column.Proof.Path); got != 3 {
+		t.Fatalf("tree_c path has %d levels, want 3 (2 base levels of 64 leaves + top)", got)
+	}
+	c := s.challenges()[1]
+	flipAt(t, filepath.Join(s.cache, sdr.LayerFileName(11)), int64(c*32))
+	if _, err := Commit1(context.Background(), s.cfg, s.cache, s.sealed, s.replicaID, s.seed, s.commD, s.commR); err == nil ||
+		!strings.Contains(err.Error(), "challenge 1 (node "+itoa(c)+"): column of the node") {
+		t.Fatalf("error %v", err)
+	}
 }
 
 func (s *sector) challenges() []uint64 {
