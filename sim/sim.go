@@ -27,6 +27,11 @@ type Result struct {
 	Utilization                   map[string]float64 `json:"utilization"`
 	SchedulingPasses              uint64             `json:"schedulingPasses"`
 	MeanPassMicros                float64            `json:"meanPassMicros"`
+
+	// DealMeanSeconds and RegularMeanSeconds are the mean time from arrival to the end of the pipeline of deal
+	// and of regular sectors (not in the JSON output; tests read them).
+	DealMeanSeconds    float64 `json:"-"`
+	RegularMeanSeconds float64 `json:"-"`
 }
 
 // stageFiles are the sector files a stage works on (and so fetches when they are elsewhere).
@@ -51,6 +56,7 @@ type sector struct {
 	stage    int
 	location int // index of the worker holding its files, -1 none
 	deal     bool
+	arrived  float64
 }
 
 type event struct {
@@ -92,6 +98,8 @@ type simulator struct {
 
 	fetched   float64
 	maxIdle   float64
+	latency   [2]float64 // sum of arrival-to-done: regular, deal
+	count     [2]int
 	done      int
 	lastDone  float64
 	passNanos int64
@@ -136,6 +144,7 @@ func Run(sc *Scenario, assigner string) (*Result, error) {
 				at = sc.DealBurstAtSeconds
 			}
 		}
+		sec.arrived = at
 		s.push(event{at: at, kind: 0, sec: sec})
 	}
 	if err := s.loop(); err != nil {
@@ -216,6 +225,12 @@ func (s *simulator) handle(e event) error {
 		if sec.stage == len(s.sc.tasks) {
 			s.done++
 			s.lastDone = s.now
+			kind := 0
+			if sec.deal {
+				kind = 1
+			}
+			s.latency[kind] += s.now - sec.arrived
+			s.count[kind]++
 			return nil
 		}
 		return s.request(sec)
@@ -299,6 +314,12 @@ func (s *simulator) result(assigner string) *Result {
 	}
 	for g, n := range count {
 		r.Utilization[g] /= float64(n)
+	}
+	if s.count[0] > 0 {
+		r.RegularMeanSeconds = s.latency[0] / float64(s.count[0])
+	}
+	if s.count[1] > 0 {
+		r.DealMeanSeconds = s.latency[1] / float64(s.count[1])
 	}
 	r.LowerBoundSeconds = LowerBound(s.sc)
 	if r.LowerBoundSeconds > 0 {

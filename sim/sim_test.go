@@ -103,3 +103,20 @@ func TestFetchCharged(t *testing.T) {
 		t.Fatalf("fetched %v GiB, makespan %v", res.FetchedGiB, res.MakespanSeconds)
 	}
 }
+
+func TestDealSectorsGoFirst(t *testing.T) {
+	// deal-burst: 40 deal sectors (priority 1024) arrive at once at t=1800 s, behind 80 regular ones arriving one a
+	// minute. With priority they must be done sooner after arrival than the regular sectors on average.
+	sc, err := LoadScenario("scenarios/deal-burst.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(sc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DealMeanSeconds >= res.RegularMeanSeconds {
+		t.Fatalf("deal sectors took %.0f s on average, regular ones %.0f s", res.DealMeanSeconds, res.RegularMeanSeconds)
+	}
+	t.Logf("deal %.0f s, regular %.0f s", res.DealMeanSeconds, res.RegularMeanSeconds)
+}
