@@ -46,6 +46,8 @@ type workEntry struct {
 	ephemeral bool
 	// taken is set once a waiter received the result.
 	taken bool
+	// worker is the scheduler's ID of the worker running the call (zero for work re-attached after a restart).
+	worker storiface.WorkerID
 }
 
 // callTracker tracks the manager's work: each sealing op is a WorkID whose state (started / running with the
@@ -250,8 +252,8 @@ func (ct *callTracker) getEphemeralWork(method storiface.TaskType, nonce any) (*
 
 // started records the call ID a worker gave for the work (or the worker's refusal, which fails the work).
 // aborter, if not nil, cancels the call on the worker.
-func (ct *callTracker) started(ctx context.Context, wid WorkID, hostname string, id storiface.CallID, callErr error,
-	aborter func(context.Context) error) error {
+func (ct *callTracker) started(ctx context.Context, wid WorkID, worker storiface.WorkerID, hostname string,
+	id storiface.CallID, callErr error, aborter func(context.Context) error) error {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
 	e, ok := ct.work[wid]
@@ -267,6 +269,7 @@ func (ct *callTracker) started(ctx context.Context, wid WorkID, hostname string,
 	e.state.WorkerHostname = hostname
 	e.state.StartTime = ct.now().Unix()
 	e.aborter = aborter
+	e.worker = worker
 	// The call runs on the worker whatever happens to the caller: record it even if ctx has ended.
 	if err := ct.persist(context.WithoutCancel(ctx), &e.state); err != nil {
 		return err
@@ -337,26 +340,37 @@ func (ct *callTracker) returnResult(callID storiface.CallID, value any, cerr *st
 	return nil
 }
 
-// abort fails the work of a call with ErrCallAborted and asks its worker to cancel it.
-func (ct *callTracker) abort(ctx context.Context, callID storiface.CallID) error {
+// abort fails the work of a call with ErrCallAborted, waking the op waiting for it. It returns what is known
+// to cancel the call on its worker: the aborter recorded when the call started (nil after a restart) and the
+// worker's hostname.
+func (ct *callTracker) abort(callID storiface.CallID) (aborter func(context.Context) error, hostname string, err error) {
 	ct.mu.Lock()
+	defer ct.mu.Unlock()
 	wid, ok := ct.callToWork[callID]
 	if !ok {
-		ct.mu.Unlock()
-		return fmt.Errorf("abort: call %s is not running", callID)
+		return nil, "", fmt.Errorf("abort: call %s is not running", callID)
 	}
 	e := ct.work[wid]
-	aborter := e.aborter
 	ct.finishLocked(wid, e, callResult{err: storiface.Errf(storiface.ErrCallAborted, "call %s aborted by the operator", callID)}, true)
-	ct.mu.Unlock()
-	if aborter == nil {
-		return fmt.Errorf("abort: work %s failed, but its worker (%s) cannot be reached to cancel the call",
-			wid, e.state.WorkerHostname)
+	return e.aborter, e.state.WorkerHostname, nil
+}
+
+// failWorker fails every running call of a worker that left the scheduler with ErrTempWorkerRestart, so the
+// ops waiting for them are scheduled again. It returns how many it failed.
+func (ct *callTracker) failWorker(worker storiface.WorkerID) int {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	n := 0
+	for wid, e := range ct.work {
+		if e.worker != worker || e.state.Status != WorkRunning {
+			continue
+		}
+		ct.finishLocked(wid, e, callResult{err: storiface.Errf(storiface.ErrTempWorkerRestart,
+			"worker %s (%s) was removed while running call %s", worker, e.state.WorkerHostname,
+			e.state.WorkerCall.CallID())}, true)
+		n++
 	}
-	if err := aborter(ctx); err != nil {
-		return fmt.Errorf("abort: work %s failed, but cancelling the call on %s: %w", wid, e.state.WorkerHostname, err)
-	}
-	return nil
+	return n
 }
 
 // running lists the tracked work, for diagnostics.

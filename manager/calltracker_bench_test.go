@@ -29,7 +29,7 @@ func BenchmarkTrackedCall(b *testing.B) {
 			b.Fatal(err)
 		}
 		id := storiface.NewCallID(testSector.ID)
-		if err := ct.started(ctx, ref.wid, "bench", id, nil, nil); err != nil {
+		if err := ct.started(ctx, ref.wid, storiface.WorkerID{}, "bench", id, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		if err := ct.returnResult(id, storiface.Proof("proof"), nil); err != nil {

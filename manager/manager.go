@@ -127,7 +127,7 @@ type Manager struct {
 
 	mu        sync.Mutex
 	workers   map[storiface.WorkerID]*workerRef
-	hostnames map[sched.Worker]string
+	refOf     map[sched.Worker]storiface.WorkerID
 	local     *worker.LocalWorker
 }
 
@@ -161,7 +161,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{SectorIndex: deps.Index, cfg: cfg, deps: deps, log: log, ct: ct, session: uuid.New(),
-		workers: map[storiface.WorkerID]*workerRef{}, hostnames: map[sched.Worker]string{}}
+		workers: map[storiface.WorkerID]*workerRef{}, refOf: map[sched.Worker]storiface.WorkerID{}}
 	m.ctx, m.close = context.WithCancel(context.Background())
 	if deps.Backend != nil && !cfg.Sealer.NoLocalWorker {
 		if err := m.startLocalWorker(ctx); err != nil {
@@ -219,19 +219,24 @@ func (m *Manager) AddWorker(ctx context.Context, w sched.Worker) (storiface.Work
 	return id, m.addWorker(ctx, id, w, "")
 }
 
-// RemoveWorker removes a worker from the scheduler (its waiting tasks go back to the queue) and closes it.
+// RemoveWorker removes a worker from the scheduler (its waiting tasks go back to the queue) and closes it. Ops
+// waiting for calls it was running are scheduled again elsewhere.
 func (m *Manager) RemoveWorker(ctx context.Context, id storiface.WorkerID) error {
 	m.mu.Lock()
 	ref, ok := m.workers[id]
 	delete(m.workers, id)
 	if ok {
-		delete(m.hostnames, ref.w)
+		delete(m.refOf, ref.w)
 	}
 	m.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("removing worker %s: %w", id, sched.ErrUnknownWorker)
 	}
-	return m.deps.Sched.RemoveWorker(ctx, id)
+	err := m.deps.Sched.RemoveWorker(ctx, id)
+	if n := m.ct.failWorker(id); n > 0 {
+		m.log.Warn("worker removed with running calls; rescheduling them", "worker", id, "host", ref.hostname, "calls", n)
+	}
+	return err
 }
 
 func (m *Manager) addWorker(ctx context.Context, id storiface.WorkerID, w sched.Worker, url string) error {
@@ -244,7 +249,7 @@ func (m *Manager) addWorker(ctx context.Context, id storiface.WorkerID, w sched.
 	}
 	m.mu.Lock()
 	m.workers[id] = &workerRef{w: w, url: url, hostname: info.Hostname}
-	m.hostnames[w] = info.Hostname
+	m.refOf[w] = id
 	m.mu.Unlock()
 	m.log.Info("worker added", "id", id, "host", info.Hostname, "name", info.Name, "url", url)
 	return nil
@@ -300,18 +305,23 @@ func (r *remoteWorker) Close() error {
 	return nil
 }
 
-// hostnameOf returns the hostname of a worker the manager added, asking the worker otherwise.
-func (m *Manager) hostnameOf(ctx context.Context, w sched.Worker) string {
+// workerOf returns the ID and hostname of a worker the manager added (the hostname is asked of a worker it
+// does not know, whose ID is then zero).
+func (m *Manager) workerOf(ctx context.Context, w sched.Worker) (storiface.WorkerID, string) {
 	m.mu.Lock()
-	h, ok := m.hostnames[w]
+	id, ok := m.refOf[w]
+	var host string
+	if ok {
+		host = m.workers[id].hostname
+	}
 	m.mu.Unlock()
 	if ok {
-		return h
+		return id, host
 	}
 	if info, err := w.Info(ctx); err == nil {
-		return info.Hostname
+		return storiface.WorkerID{}, info.Hostname
 	}
-	return "unknown"
+	return storiface.WorkerID{}, "unknown"
 }
 
 // Session returns the manager's session ID, new at every start.

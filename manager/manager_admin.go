@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -60,34 +61,95 @@ func (m *Manager) reportedJobs(ctx context.Context) map[storiface.WorkerID][]sto
 		refs[id] = r
 	}
 	m.mu.Unlock()
-	out := make(map[storiface.WorkerID][]storiface.WorkerJob, len(refs))
+	type answer struct {
+		id   storiface.WorkerID
+		jobs []storiface.WorkerJob
+	}
+	// Ask every worker at once, each bounded, so one slow worker does not stall `sealing jobs`.
+	ctx, cancel := context.WithTimeout(ctx, jobsTimeout)
+	defer cancel()
+	answers := make(chan answer, len(refs))
+	asked := 0
 	for id, r := range refs {
 		jl, ok := r.w.(jobLister)
 		if !ok {
 			continue
 		}
-		jobs, err := jl.Jobs(ctx)
-		if err != nil {
-			m.log.Warn("listing worker jobs", "host", r.hostname, "err", err)
-			continue
-		}
-		for i := range jobs {
-			if jobs[i].Hostname == "" {
-				jobs[i].Hostname = r.hostname
+		asked++
+		go func() {
+			jobs, err := jl.Jobs(ctx)
+			if err != nil {
+				m.log.Warn("listing worker jobs", "host", r.hostname, "err", err)
+				answers <- answer{id: id}
+				return
 			}
+			for i := range jobs {
+				if jobs[i].Hostname == "" {
+					jobs[i].Hostname = r.hostname
+				}
+			}
+			answers <- answer{id: id, jobs: append([]storiface.WorkerJob{}, jobs...)}
+		}()
+	}
+	out := make(map[storiface.WorkerID][]storiface.WorkerJob, asked)
+	for range asked {
+		a := <-answers
+		if a.jobs != nil {
+			out[a.id] = a.jobs
 		}
-		out[id] = jobs
 	}
 	return out
 }
+
+// jobsTimeout bounds how long WorkerJobs waits for each worker's answer.
+const jobsTimeout = 10 * time.Second
 
 // TrackedWork lists the work the call tracker holds (started, running or done and not yet taken).
 func (m *Manager) TrackedWork() []WorkState { return m.ct.list() }
 
 // Abort fails the tracked work of a call with ErrCallAborted (waking the op waiting for it) and asks the worker
-// running it to cancel it.
+// running it to cancel it. After a manager restart the worker is found by the hostname recorded with the call.
+// The op fails even when no worker can be told; the error then says so.
 func (m *Manager) Abort(ctx context.Context, call storiface.CallID) error {
-	return m.ct.abort(ctx, call)
+	aborter, host, err := m.ct.abort(call)
+	if err != nil {
+		return err
+	}
+	if aborter != nil {
+		if err := aborter(ctx); err != nil {
+			return fmt.Errorf("abort: the op failed, but cancelling call %s on %s: %w", call, host, err)
+		}
+		return nil
+	}
+	var errs []error
+	for _, ref := range m.workersOn(host) {
+		a, ok := ref.w.(callAborter)
+		if !ok {
+			continue
+		}
+		err := a.AbortCall(ctx, call)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("abort: the op failed, but no connected worker on %q can cancel call %s", host, call)
+	}
+	return fmt.Errorf("abort: the op failed, but no worker on %q cancelled call %s: %w", host, call, errors.Join(errs...))
+}
+
+// workersOn lists the workers on a host.
+func (m *Manager) workersOn(host string) []*workerRef {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*workerRef
+	for _, r := range m.workers {
+		if r.hostname == host {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // errNoLocal is returned by the storage methods of a manager without local paths.

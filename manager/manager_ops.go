@@ -97,7 +97,8 @@ func (m *Manager) runOnce(ctx context.Context, spec workSpec) (callResult, error
 func (m *Manager) startAndWait(ctx context.Context, ref *workRef, w sched.Worker,
 	call func(context.Context, sched.Worker) (storiface.CallID, error)) (callResult, error) {
 	id, err := call(ctx, w)
-	if err := m.ct.started(ctx, ref.wid, m.hostnameOf(ctx, w), id, err, aborterFor(w, id)); err != nil {
+	wid, host := m.workerOf(ctx, w)
+	if err := m.ct.started(ctx, ref.wid, wid, host, id, err, aborterFor(w, id)); err != nil {
 		return callResult{}, err
 	}
 	return ref.wait(ctx)

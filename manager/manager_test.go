@@ -368,3 +368,65 @@ func TestWorkerRestartReschedules(t *testing.T) {
 		t.Fatalf("Commit2 ran %d times, want 2 (cut short once, then rescheduled)", got)
 	}
 }
+
+func TestRemoveWorkerReschedulesItsCalls(t *testing.T) {
+	r := newRig(t)
+	w1 := r.startWorker(t.TempDir() + "/w1.db")
+	release := r.backend.Hold("SealCommit2")
+	defer release()
+	n := r.startManager(false)
+	id1, err := n.m.AddWorker(r.ctx, keepOpen{w1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := runAsync(r.ctx, c2(n.m))
+	<-r.backend.Entered
+	release()
+	// w1 is taken out of service while its call runs (e.g. the operator removed it); the op moves on to w2.
+	w2 := r.startWorker(t.TempDir() + "/w2.db")
+	if err := n.m.RemoveWorker(r.ctx, id1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.m.AddWorker(r.ctx, keepOpen{w2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-op; err != nil {
+		t.Fatal("op after its worker was removed:", err)
+	}
+	if err := n.m.RemoveWorker(r.ctx, id1); err == nil {
+		t.Fatal("removing an unknown worker succeeded")
+	}
+}
+
+func TestAbortAfterManagerRestartFindsWorkerByHost(t *testing.T) {
+	r := newRig(t)
+	w := r.startWorker(t.TempDir() + "/worker.db")
+	release := r.backend.Hold("SealCommit2")
+	defer release()
+	n1 := r.startManager(false)
+	if _, err := n1.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
+		t.Fatal(err)
+	}
+	ctx1, crash := context.WithCancel(r.ctx)
+	first := runAsync(ctx1, c2(n1.m))
+	<-r.backend.Entered
+	call := n1.m.TrackedWork()[0].WorkerCall.CallID()
+	crash()
+	<-first
+	n1.close()
+
+	n2 := r.startManager(false)
+	if _, err := n2.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n2.m.Abort(r.ctx, call); err != nil {
+		t.Fatal(err)
+	}
+	// The worker cancelled the call and returned it as aborted.
+	if err := w.WaitQuiet(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := n2.m.TrackedWork(); len(got) != 1 || got[0].Status != WorkDone || got[0].ErrCode != int64(storiface.ErrCallAborted) {
+		t.Fatalf("tracked work after abort: %+v", got)
+	}
+}
