@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 	triplewz "github.com/triplewz/poseidon"
@@ -213,5 +214,15 @@ func BenchmarkForms(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+func TestThroughput(t *testing.T) {
+	hps, err := Throughput(2, 20*time.Millisecond)
+	if err != nil || hps <= 0 {
+		t.Fatalf("throughput %v, %v", hps, err)
+	}
+	if _, err := Throughput(0, time.Millisecond); err == nil {
+		t.Fatal("arity 0 accepted")
 	}
 }
