@@ -48,6 +48,7 @@ func BenchmarkEndpoints(b *testing.B) {
 		{"timeline-6h-40lanes", "/api/timeline?limit=40&from=" + itoa(from) + "&to=" + itoa(to)},
 		{"timeline-24h-40lanes", "/api/timeline?limit=40&from=" + itoa(to-24*3600*1000) + "&to=" + itoa(to)},
 		{"timeline-3d-40lanes", "/api/timeline?limit=40&from=" + itoa(to-3*24*3600*1000) + "&to=" + itoa(to)},
+		{"timeline-7d-20lanes", "/api/timeline?limit=20&from=" + itoa(to-7*24*3600*1000) + "&to=" + itoa(to)},
 		{"timeline-7d-40lanes", "/api/timeline?limit=40&from=" + itoa(to-7*24*3600*1000) + "&to=" + itoa(to)},
 		{"timeline-7d-100lanes", "/api/timeline?limit=100&from=" + itoa(to-7*24*3600*1000) + "&to=" + itoa(to)},
 		{"sectors-page", "/api/sectors?offset=0&limit=50"},

@@ -196,6 +196,8 @@
     const p = S.tl;
     const [from, to] = tlWindow();
     const px = Math.max(900, $('#tl-chart').clientWidth) - 194;
+    // long windows hold many jobs per worker: show fewer workers per page so a page stays small
+    p.limit = p.hours > 72 ? 20 : 40;
     const d = await api(`/api/timeline?from=${Math.floor(from)}&to=${Math.ceil(to)}&offset=${p.offset}&limit=${p.limit}&px=${px}`);
     skew = ms(d.now) - Date.now();
     p.data = d;
