@@ -79,6 +79,16 @@ func TestDealPiecesFilled(t *testing.T) {
 			t.Errorf("piece %d at %+v, want %+v", i, loc, wantLoc[i])
 		}
 	}
+	// Status never shows the fetch headers (they may carry a worker token).
+	if st, _ := h.p.Status(ctx, 0); len(st.Pieces) == 0 {
+		t.Fatal("no pieces")
+	} else {
+		for _, pc := range st.Pieces {
+			if pc.Data.Headers != nil {
+				t.Errorf("Status shows piece headers %v", pc.Data.Headers)
+			}
+		}
+	}
 	// Deal pieces are added while the sector waits for more; then the wait-deals delay packs it.
 	info := h.waitState(0, Proving, true)
 

@@ -219,7 +219,7 @@ func (p *Pipeline) Counts() map[SectorState]int {
 	return out
 }
 
-// List returns every sector, by number, without the opaque PC1/C1 outputs.
+// List returns every sector, by number, without the opaque PC1/C1 outputs and the pieces' fetch headers.
 func (p *Pipeline) List(ctx context.Context) ([]SectorInfo, error) {
 	secs, err := p.st.list(ctx, p.db)
 	if err != nil {
@@ -227,21 +227,31 @@ func (p *Pipeline) List(ctx context.Context) ([]SectorInfo, error) {
 	}
 	out := make([]SectorInfo, len(secs))
 	for i, s := range secs {
-		out[i] = s.SectorInfo
-		out[i].GaveUp = s.State.Failed() && s.NextRetry.IsZero()
+		out[i] = public(s)
 	}
 	return out, nil
 }
 
-// Status returns one sector; an unknown number is ErrUnknownSector.
+// public returns the SectorInfo callers see: GaveUp filled in, and the pieces' fetch headers (which may carry a
+// worker token) left out.
+func public(s *sector) SectorInfo {
+	info := s.SectorInfo
+	info.GaveUp = s.State.Failed() && s.NextRetry.IsZero()
+	info.Pieces = make([]Piece, len(s.Pieces))
+	for i, pc := range s.Pieces {
+		pc.Data.Headers = nil
+		info.Pieces[i] = pc
+	}
+	return info
+}
+
+// Status returns one sector (piece fetch headers left out); an unknown number is ErrUnknownSector.
 func (p *Pipeline) Status(ctx context.Context, n abi.SectorNumber) (SectorInfo, error) {
 	s, err := p.st.load(ctx, p.db, n, false)
 	if err != nil {
 		return SectorInfo{}, err
 	}
-	info := s.SectorInfo
-	info.GaveUp = s.State.Failed() && s.NextRetry.IsZero()
-	return info, nil
+	return public(s), nil
 }
 
 // Events returns sector n's log, oldest first; an unknown number is ErrUnknownSector.
