@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/filecoin-project/go-state-types/abi"
 	commcid "github.com/filecoin-project/go-fil-commcid"
+	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/ipfs/go-cid"
 
 	"sealfleet/seal/porep"

@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/filecoin-project/go-state-types/abi"
 	commcid "github.com/filecoin-project/go-fil-commcid"
+	"github.com/filecoin-project/go-state-types/abi"
 
 	"sealfleet/seal/commp"
 	"sealfleet/seal/porep"
