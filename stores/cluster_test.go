@@ -56,7 +56,7 @@ func newTestNode(t testing.TB, idx SectorIndex, metas ...LocalStorageMeta) *test
 	n.local = newTestLocal(t, n.fs, idx, []string{n.url}, roots...)
 	n.handler = NewFetchHandler(n.local, fakeAuth, nil)
 	h.Store(n.handler)
-	n.remote = NewRemote(n.local, idx, RemoteOptions{Auth: http.Header{"Authorization": {testToken}}})
+	n.remote = NewRemote(n.local, idx, RemoteOptions{Auth: http.Header{"Authorization": {testToken}}, Logger: testLogger})
 	return n
 }
 

@@ -2,6 +2,7 @@ package stores
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -43,7 +44,7 @@ func newTestIndex(t testing.TB) (*Index, *fakeClock, string) {
 	}
 	t.Cleanup(func() { d.Close() })
 	clk := newFakeClock()
-	idx, err := NewIndex(context.Background(), d, IndexOptions{Now: clk.Now, StaleAfter: time.Minute})
+	idx, err := NewIndex(context.Background(), d, IndexOptions{Now: clk.Now, StaleAfter: time.Minute, Logger: testLogger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func newTestPath(t testing.TB, fs *fixedFS, meta LocalStorageMeta, capacity int6
 // newTestLocal makes a Local on fs and idx and attaches roots.
 func newTestLocal(t testing.TB, fs *fixedFS, idx SectorIndex, urls []string, roots ...string) *Local {
 	t.Helper()
-	l, err := NewLocal(context.Background(), fs, idx, LocalOptions{URLs: urls})
+	l, err := NewLocal(context.Background(), fs, idx, LocalOptions{URLs: urls, Logger: testLogger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,3 +197,11 @@ func pattern(n int, seed byte) []byte {
 	}
 	return b
 }
+
+// testLogger drops the stores' logs in tests (set SEALFLEET_TEST_LOGS=1 to see them).
+var testLogger = func() *slog.Logger {
+	if os.Getenv("SEALFLEET_TEST_LOGS") != "" {
+		return slog.Default()
+	}
+	return slog.New(slog.DiscardHandler)
+}()

@@ -27,10 +27,10 @@ type AllocatedFunc func(path string, ssize abi.SectorSize, offset storiface.Unpa
 
 // Response headers of a cache-directory tar stream, so the receiver can verify it got everything.
 const (
-	HeaderTarFiles  = "X-Sealfleet-Tar-Files"  // number of regular files in the stream
-	HeaderTarBytes  = "X-Sealfleet-Tar-Bytes"  // sum of their sizes
-	TrailerChecksum = "X-Sealfleet-Crc32c"     // trailer: CRC-32C (Castagnoli) of the whole tar stream, hex
-	contentTypeTar  = "application/x-tar"      // cache directories
+	HeaderTarFiles  = "X-Sealfleet-Tar-Files" // number of regular files in the stream
+	HeaderTarBytes  = "X-Sealfleet-Tar-Bytes" // sum of their sizes
+	TrailerChecksum = "X-Sealfleet-Crc32c"    // trailer: CRC-32C (Castagnoli) of the whole tar stream, hex
+	contentTypeTar  = "application/x-tar"     // cache directories
 	contentTypeFile = "application/octet-stream"
 )
 

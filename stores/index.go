@@ -58,7 +58,7 @@ var _ BatchDeclarer = (*Index)(nil)
 // storeEntry is what the index knows of one path.
 type storeEntry struct {
 	info          storiface.StorageInfo
-	baseURLs      []string // info.URLs without trailing slashes
+	baseURLs      []string                 // info.URLs without trailing slashes
 	allowed       storiface.SectorFileType // the types AllowTypes/DenyTypes let in
 	allowMiners   []abi.ActorID
 	denyMiners    []abi.ActorID

@@ -315,7 +315,7 @@ func TestIndexStaleHeartbeats(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer d.Close()
-		idx2, err := NewIndex(ctx, d, IndexOptions{Now: clk.Now, StaleAfter: time.Minute})
+		idx2, err := NewIndex(ctx, d, IndexOptions{Now: clk.Now, StaleAfter: time.Minute, Logger: testLogger})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func TestIndexPersistenceAndDetach(t *testing.T) {
 	d, err := db.OpenSQLite(dbPath)
 	must(err)
 	defer d.Close()
-	re, err := NewIndex(ctx, d, IndexOptions{Now: clk.Now})
+	re, err := NewIndex(ctx, d, IndexOptions{Now: clk.Now, Logger: testLogger})
 	must(err)
 	list, err := re.StorageList(ctx)
 	must(err)

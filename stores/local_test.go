@@ -354,7 +354,7 @@ func TestLocalRunReportsHealth(t *testing.T) {
 	root := newTestPath(t, fs, LocalStorageMeta{ID: "p", Weight: 1, CanSeal: true}, GiB)
 	rec := &recordingIndex{Index: idx, reports: make(chan storiface.HealthReport, 16)}
 	ticks := make(chan time.Time)
-	l, err := NewLocal(context.Background(), fs, rec, LocalOptions{NewTicker: func(time.Duration) (<-chan time.Time, func()) {
+	l, err := NewLocal(context.Background(), fs, rec, LocalOptions{Logger: testLogger, NewTicker: func(time.Duration) (<-chan time.Time, func()) {
 		return ticks, func() {}
 	}})
 	if err != nil {

@@ -21,6 +21,9 @@ import (
 // DefaultFetchLimit is how many fetches a node runs at once by default.
 const DefaultFetchLimit = 4
 
+// DefaultStreams is how many parallel range requests fetch one large file by default.
+const DefaultStreams = 4
+
 // RemoteOptions configures a Remote; the zero value gives the defaults.
 type RemoteOptions struct {
 	// Auth holds the headers sent with every request to other nodes (Authorization: Bearer <admin JWT>).
@@ -29,6 +32,11 @@ type RemoteOptions struct {
 	Client *http.Client
 	// FetchLimit caps the fetches running at once on this node (DefaultFetchLimit if 0).
 	FetchLimit int
+	// Streams is how many connections fetch one large sector file in parallel, as byte ranges
+	// (DefaultStreams if 0; 1 for a single stream). It applies to http:// URLs with the default client.
+	Streams int
+	// ParallelMin is the smallest file fetched in parallel ranges (DefaultParallelMin if 0).
+	ParallelMin int64
 	// Logger receives the store's logs.
 	Logger *slog.Logger
 }
@@ -37,12 +45,15 @@ type RemoteOptions struct {
 // One fetch per sector runs at a time (others wait for it, then find the file local), and at most FetchLimit
 // fetches run on the node, so a burst of tasks does not start a fetch storm.
 type Remote struct {
-	local  *Local
-	index  SectorIndex
-	auth   http.Header
-	client *http.Client
-	limit  chan struct{}
-	log    *slog.Logger
+	local       *Local
+	index       SectorIndex
+	auth        http.Header
+	client      *http.Client
+	raw         bool // plain-http downloads over our own connection, so files are spliced socket → disk
+	streams     int
+	parallelMin int64
+	limit       chan struct{}
+	log         *slog.Logger
 
 	mu       sync.Mutex
 	fetching map[abi.SectorID]chan struct{}
@@ -55,6 +66,7 @@ func NewRemote(local *Local, index SectorIndex, opts RemoteOptions) *Remote {
 	r := &Remote{local: local, index: index, auth: opts.Auth.Clone(), client: opts.Client,
 		log: opts.Logger, fetching: map[abi.SectorID]chan struct{}{}}
 	if r.client == nil {
+		r.raw = true
 		r.client = &http.Client{Transport: &http.Transport{
 			Proxy: http.ProxyFromEnvironment, DisableCompression: true, MaxIdleConnsPerHost: 16,
 			ReadBufferSize: 1 << 20, WriteBufferSize: 64 << 10, ForceAttemptHTTP2: false,
@@ -62,6 +74,13 @@ func NewRemote(local *Local, index SectorIndex, opts RemoteOptions) *Remote {
 	}
 	if r.auth == nil {
 		r.auth = http.Header{}
+	}
+	r.streams, r.parallelMin = opts.Streams, DefaultParallelMin
+	if opts.ParallelMin > 0 {
+		r.parallelMin = opts.ParallelMin
+	}
+	if r.streams <= 0 {
+		r.streams = DefaultStreams
 	}
 	n := opts.FetchLimit
 	if n <= 0 {
@@ -208,21 +227,7 @@ func (r *Remote) fetchOne(ctx context.Context, u, dest, tmp string) (err error) 
 			}
 		}
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header = r.auth.Clone()
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(msg)))
-	}
-	if err := receive(resp, tmp); err != nil {
+	if err := r.download(ctx, u, tmp); err != nil {
 		return err
 	}
 	if err := removeAll(dest); err != nil { // an undeclared leftover

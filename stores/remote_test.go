@@ -11,7 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"sealfleet/storiface"
 )
@@ -143,6 +145,9 @@ func TestRemoteInterruptedFetch(t *testing.T) {
 			src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", contentTypeFile)
 				w.Header().Set("Content-Length", strconv.Itoa(size))
+				if r.Method == http.MethodHead {
+					return
+				}
 				w.Write(pattern(size/2, 1)) //nolint:errcheck // the test reads the failure on the other side
 				w.(http.Flusher).Flush()
 				close(started)
@@ -217,5 +222,56 @@ func TestRemoteOneFetchPerSector(t *testing.T) {
 	}
 	if n := a.hits.Load(); n != 1 {
 		t.Fatalf("%d fetches of one sector, want 1", n)
+	}
+}
+
+func TestRemoteParallelRanges(t *testing.T) {
+	ctx := context.Background()
+	idx, _, _ := newTestIndex(t)
+	a := newTestNode(t, idx, LocalStorageMeta{ID: "a", Weight: 10, CanStore: true})
+	content := pattern(6<<20-1000, 4)
+	a.put(t, "a", storiface.FTSealed, map[string][]byte{"": content}, true)
+	b := newTestNode(t, idx, LocalStorageMeta{ID: "b", Weight: 10, CanSeal: true})
+	b.remote = NewRemote(b.local, idx, RemoteOptions{Auth: http.Header{"Authorization": {testToken}}, Streams: 3,
+		ParallelMin: 1 << 20, Logger: testLogger})
+	paths, _, err := b.remote.AcquireSector(ctx, ref8M, storiface.FTSealed, 0, storiface.PathSealing, storiface.AcquireCopy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readFile(t, paths.Sealed), content) {
+		t.Fatal("content differs")
+	}
+	if n := a.hits.Load(); n != 3 {
+		t.Fatalf("%d range GETs, want 3", n)
+	}
+}
+
+func TestRemoteParallelRangeFailure(t *testing.T) {
+	const size = 4 << 20
+	idx, _, _ := newTestIndex(t)
+	content := pattern(size, 6)
+	var gets atomic.Int64
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentTypeFile)
+		if r.Method == http.MethodGet && gets.Add(1) == 2 {
+			w.Header().Set("Content-Range", "bytes 0-1/2") // a wrong range: must be refused
+			w.WriteHeader(http.StatusPartialContent)
+			return
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(content))
+	}))
+	defer src.Close()
+	attachSource(t, idx, "src", 100, src.URL+"/remote")
+	f := newTestNode(t, idx, LocalStorageMeta{ID: "f", Weight: 1, CanSeal: true})
+	f.remote = NewRemote(f.local, idx, RemoteOptions{Streams: 4, ParallelMin: 1 << 20, Logger: testLogger})
+	if _, _, err := f.remote.AcquireSector(context.Background(), ref8M, storiface.FTSealed, 0, storiface.PathSealing, storiface.AcquireCopy); err == nil {
+		t.Fatal("a fetch with a bad range succeeded")
+	}
+	root, _ := f.local.root("f")
+	if ents, _ := os.ReadDir(filepath.Join(root, "sealed", FetchTempSubdir)); len(ents) != 0 {
+		t.Fatalf("temp files left: %v", ents)
+	}
+	if found, _ := idx.StorageFindSector(context.Background(), sec1, storiface.FTSealed, 0, false); len(found) != 1 {
+		t.Fatalf("declared: %v", foundIDs(found))
 	}
 }
