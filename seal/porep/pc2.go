@@ -46,8 +46,7 @@ func Shapes(cfg sdr.Config) (treeD, treeR merkle.Shape, err error) {
 	return merkle.BinaryShape(cfg.Nodes), treeR, nil
 }
 
-// TreeDPath, TreeCPaths and TreeRLastPaths name the tree files of a sector
-// of configuration cfg in cacheDir.
+// TreeDPath returns the tree_d file in cacheDir (sc-02-data-tree-d.dat).
 func TreeDPath(cacheDir string) string {
 	return merkle.BinaryShape(1).FilePaths(cacheDir, KeyTreeD)[0]
 }

@@ -65,7 +65,8 @@ func fullRound(s *state, rc []fr.Element, m matrix, t int) {
 
 // Hash returns the Poseidon digest of in, whose length must equal the
 // arity of c; it panics otherwise (a programming error, not bad input).
-// It uses the optimised partial-round form.
+// It uses the integer-MDS form where the width allows it (arity ≤ 13) and
+// the sparse partial-round form otherwise; both equal the reference.
 func (c *Constants) Hash(in []fr.Element) fr.Element {
 	if len(in) != c.arity {
 		panic(fmt.Sprintf("poseidon: %d inputs for arity %d", len(in), c.arity))
