@@ -51,12 +51,14 @@ func TreeDPath(cacheDir string) string {
 	return merkle.BinaryShape(1).FilePaths(cacheDir, KeyTreeD)[0]
 }
 
-// TreeCPaths returns the tree_c base tree files (see TreeDPath).
+// TreeCPaths returns the tree_c base tree files of shape in cacheDir:
+// sc-02-data-tree-c.dat, or sc-02-data-tree-c-<i>.dat for several base trees.
 func TreeCPaths(cacheDir string, shape merkle.Shape) []string {
 	return shape.FilePaths(cacheDir, KeyTreeC)
 }
 
-// TreeRLastPaths returns the tree_r_last base tree files (see TreeDPath).
+// TreeRLastPaths returns the tree_r_last base tree files of shape in
+// cacheDir, named like TreeCPaths with key tree-r-last.
 func TreeRLastPaths(cacheDir string, shape merkle.Shape) []string {
 	return shape.FilePaths(cacheDir, KeyTreeRLast)
 }
