@@ -20,13 +20,17 @@
 // key has no worker left with capacity is skipped in O(1), and the best worker is found in O(log W) for selectors
 // that accept every capable worker.
 //
-// # Windows
+// # Windows, preparing and running
 //
 // As in the reference, a worker has Windows (default 2) windows; each is a budget of the worker's full resources
 // holding tasks assigned to it but waiting for resources there. A task that fits the worker's free resources
-// starts at once and never waits in a window. Tasks in windows start in order as resources free up; tasks in a
-// later window move to an earlier one when they fit (compaction); and a waiting task moves to another eligible
-// worker as soon as that one can start it while its own cannot.
+// starts at once and never waits in a window. Starting has two phases, each with its own budget, as in the
+// reference: the prepare step (fetching files) starts when the task fits the preparing budget (which also holds
+// prepared tasks until they run, so prefetching is bounded to one worker's worth); the work starts when the task
+// fits the running budget. So a GPU box can fetch the next PC2's files while two others run. Tasks in windows start
+// in order as resources free up; tasks in a later window move to an earlier one when they fit (compaction); a
+// waiting task moves to another eligible worker as soon as that one can start it while its own cannot; and every
+// Step ends with a sweep that starts whatever can start, so no task that fits is left waiting.
 //
 // # Starvation
 //
