@@ -77,16 +77,22 @@ func writeTAux(cacheDir string, cfg sdr.Config, shapeR merkle.Shape) error {
 	if err != nil {
 		return fmt.Errorf("t_aux: %w", err)
 	}
+	return writeFileAtomic(filepath.Join(cacheDir, TAuxFile), encodeTAux(abs, cfg, shapeR, 0))
+}
+
+// encodeTAux returns the bincode TemporaryAux for a cache directory path,
+// with rRowsToDiscard as tree_r_last's rows_to_discard.
+func encodeTAux(path string, cfg sdr.Config, shapeR merkle.Shape, rRowsToDiscard uint64) []byte {
 	var b bytes.Buffer
 	binary.Write(&b, binary.LittleEndian, uint64(cfg.Layers))
 	for l := 1; l <= cfg.Layers; l++ {
-		storeConfig{abs, fmt.Sprintf("layer-%d", l), cfg.Nodes, 0}.appendBincode(&b)
+		storeConfig{path, fmt.Sprintf("layer-%d", l), cfg.Nodes, 0}.appendBincode(&b)
 	}
-	storeConfig{abs, KeyTreeD, 2*cfg.Nodes - 1, 0}.appendBincode(&b)
+	storeConfig{path, KeyTreeD, 2*cfg.Nodes - 1, 0}.appendBincode(&b)
 	baseSize := shapeR.BaseTreeNodes()
-	storeConfig{abs, KeyTreeRLast, baseSize, 0}.appendBincode(&b)
-	storeConfig{abs, KeyTreeC, baseSize, 0}.appendBincode(&b)
-	return writeFileAtomic(filepath.Join(cacheDir, TAuxFile), b.Bytes())
+	storeConfig{path, KeyTreeRLast, baseSize, rRowsToDiscard}.appendBincode(&b)
+	storeConfig{path, KeyTreeC, baseSize, 0}.appendBincode(&b)
+	return b.Bytes()
 }
 
 // writeFileAtomic writes data to path through a synced temporary file.

@@ -1,13 +1,18 @@
 package porep
 
 import (
+	"bytes"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/filecoin-project/go-state-types/abi"
+
 	"sealfleet/seal/merkle"
+	"sealfleet/seal/sdr"
 )
 
 // Golden data of a real 32GiB sector: the roots of sc-02-data-tree-r-last-0..7.dat and its p_aux, as `hexdump`
@@ -80,5 +85,49 @@ func TestCurio32GiBCommRLast(t *testing.T) {
 	}
 	if _, err := ComposeCommR(paux.CommC, paux.CommRLast); err != nil {
 		t.Fatalf("p_aux values are not field elements: %v", err)
+	}
+}
+
+// curioTAux is the t_aux of a real 32GiB sector (cache dir /data/1/store/cache/s-t02620-2010, tree_r_last
+// rows_to_discard 2), base64. Source: filecoin-project/curio `lib/proof/t_aux_test.go` (TAuxGolden,
+// TestTAuxRoundtrip).
+const curioTAux = `CwAAAAAAAAAhAAAAAAAAAC9kYXRhLzEvc3RvcmUvY2FjaGUvcy10MDI2MjAtMjAxMAcAAAAAAAAA
+bGF5ZXItMQEAAABAAAAAAAAAAAAAAAAAIQAAAAAAAAAvZGF0YS8xL3N0b3JlL2NhY2hlL3MtdDAy
+NjIwLTIwMTAHAAAAAAAAAGxheWVyLTIBAAAAQAAAAAAAAAAAAAAAACEAAAAAAAAAL2RhdGEvMS9z
+dG9yZS9jYWNoZS9zLXQwMjYyMC0yMDEwBwAAAAAAAABsYXllci0zAQAAAEAAAAAAAAAAAAAAAAAh
+AAAAAAAAAC9kYXRhLzEvc3RvcmUvY2FjaGUvcy10MDI2MjAtMjAxMAcAAAAAAAAAbGF5ZXItNAEA
+AABAAAAAAAAAAAAAAAAAIQAAAAAAAAAvZGF0YS8xL3N0b3JlL2NhY2hlL3MtdDAyNjIwLTIwMTAH
+AAAAAAAAAGxheWVyLTUBAAAAQAAAAAAAAAAAAAAAACEAAAAAAAAAL2RhdGEvMS9zdG9yZS9jYWNo
+ZS9zLXQwMjYyMC0yMDEwBwAAAAAAAABsYXllci02AQAAAEAAAAAAAAAAAAAAAAAhAAAAAAAAAC9k
+YXRhLzEvc3RvcmUvY2FjaGUvcy10MDI2MjAtMjAxMAcAAAAAAAAAbGF5ZXItNwEAAABAAAAAAAAA
+AAAAAAAAIQAAAAAAAAAvZGF0YS8xL3N0b3JlL2NhY2hlL3MtdDAyNjIwLTIwMTAHAAAAAAAAAGxh
+eWVyLTgBAAAAQAAAAAAAAAAAAAAAACEAAAAAAAAAL2RhdGEvMS9zdG9yZS9jYWNoZS9zLXQwMjYy
+MC0yMDEwBwAAAAAAAABsYXllci05AQAAAEAAAAAAAAAAAAAAAAAhAAAAAAAAAC9kYXRhLzEvc3Rv
+cmUvY2FjaGUvcy10MDI2MjAtMjAxMAgAAAAAAAAAbGF5ZXItMTABAAAAQAAAAAAAAAAAAAAAACEA
+AAAAAAAAL2RhdGEvMS9zdG9yZS9jYWNoZS9zLXQwMjYyMC0yMDEwCAAAAAAAAABsYXllci0xMQEA
+AABAAAAAAAAAAAAAAAAAIQAAAAAAAAAvZGF0YS8xL3N0b3JlL2NhY2hlL3MtdDAyNjIwLTIwMTAG
+AAAAAAAAAHRyZWUtZAH///9/AAAAAAAAAAAAAAAAIQAAAAAAAAAvZGF0YS8xL3N0b3JlL2NhY2hl
+L3MtdDAyNjIwLTIwMTALAAAAAAAAAHRyZWUtci1sYXN0AUmSJAkAAAAAAgAAAAAAAAAhAAAAAAAA
+AC9kYXRhLzEvc3RvcmUvY2FjaGUvcy10MDI2MjAtMjAxMAYAAAAAAAAAdHJlZS1jAUmSJAkAAAAA
+AAAAAAAAAAA=`
+
+// TestCurio32GiBTAux encodes the t_aux of a 32GiB sector with the golden's cache path and tree_r_last
+// rows_to_discard and expects the reference's bytes exactly.
+func TestCurio32GiBTAux(t *testing.T) {
+	want, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(curioTAux, "\n", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := sdr.ConfigFor(abi.RegisteredSealProof_StackedDrg32GiBV1_1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, shapeR, err := Shapes(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := encodeTAux("/data/1/store/cache/s-t02620-2010", cfg, shapeR, 2)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("t_aux differs from the reference:\n got %x\nwant %x", got, want)
 	}
 }
