@@ -35,7 +35,7 @@ func (s *Server) checkToken(token string) error {
 	}
 	perms, err := s.auth(token)
 	if err != nil {
-		return fmt.Errorf("token rejected: %w", err)
+		return fmt.Errorf("invalid token: %w", err)
 	}
 	if !slices.Contains(perms, PermRead) {
 		return fmt.Errorf("token lacks the %q permission (has %v)", PermRead, perms)
@@ -62,7 +62,12 @@ func (s *Server) requireRead(next http.Handler) http.Handler {
 
 type loginView struct{ Error string }
 
+// loginPage shows the sign-in form, or sends a browser that already holds a good token to the dashboard.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(CookieName); err == nil && s.checkToken(c.Value) == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
 	s.renderLogin(w, http.StatusOK, "")
 }
 

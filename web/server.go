@@ -178,6 +178,8 @@ type apiFunc func(r *http.Request) (any, error)
 // errBadRequest marks an error as the client's fault (HTTP 400).
 var errBadRequest = errors.New("bad request")
 
+// ServeHTTP writes f's value as JSON (rawJSON as is), or its error as {"error": …} with 400 for bad requests,
+// 404 for ErrNotFound and 500 otherwise.
 func (f apiFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	v, err := f(r)
 	if err != nil {

@@ -200,6 +200,14 @@ func TestAuth_Login(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/static/app.js") {
 				t.Fatalf("index after login: %d", resp.StatusCode)
 			}
+			// the login page sends a signed-in browser to the dashboard
+			if resp, err = c.Get(f.http.URL + "/login"); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+				t.Fatalf("GET /login when signed in: %d to %q, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+			}
 			// logout clears the cookie
 			resp, err = c.Post(f.http.URL+"/logout", "", nil)
 			if err != nil {
