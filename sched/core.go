@@ -318,6 +318,7 @@ func (c *Core) run(r *Request) {
 	h.active.Add(&ns.need)
 	if h.reservedBy == r {
 		h.reservedBy = nil
+		c.pending = append(c.pending, h) // the reservation no longer holds others back
 	}
 	r.reserved = false
 	r.state = StateRunning

@@ -54,10 +54,10 @@ func (c *Core) Step(now time.Time) []Action {
 	}
 	c.queue.compact()
 	c.rebalance()
-	// Final sweep: reservations taken or moved in this pass may let waiting or prepared tasks start; no task that
-	// can start is left waiting when Step returns.
-	for _, h := range c.handles {
-		if h.waiting > 0 || len(h.staged) > 0 {
+	// Final sweep: workers whose resources or reservation changed during this pass may start waiting or prepared
+	// tasks now; no task that can start is left waiting when Step returns.
+	for i := 0; i < len(c.pending); i++ {
+		if h := c.pending[i]; !h.removed {
 			c.startWaiting(h)
 		}
 	}

@@ -122,6 +122,7 @@ func (c *Core) reserveWaiting() {
 		if pick != nil {
 			h.reservedBy, pick.reserved = pick, true
 			h.changed()
+			c.pending = append(c.pending, h)
 			continue
 		}
 		// A prepared task that waits too long to run reserves the worker's running capacity the same way.
@@ -129,6 +130,7 @@ func (c *Core) reserveWaiting() {
 			if c.starved(r) {
 				h.reservedBy, r.reserved = r, true
 				h.changed()
+				c.pending = append(c.pending, h)
 				break
 			}
 		}
@@ -171,6 +173,7 @@ func (c *Core) reserveFor(r *Request) {
 	best.reservedBy = r
 	best.waiting++
 	best.changed()
+	c.pending = append(c.pending, best)
 	if best.canStart(r.key, r) == resources.Fits && best.canBegin(r) == resources.Fits {
 		c.takeOut(r)
 		c.start(r)
@@ -200,12 +203,11 @@ func (c *Core) rebalance() {
 
 // tryMove moves waiting request r to a worker that can start it now, if its own cannot; it reports a move.
 func (c *Core) tryMove(r *Request) bool {
-	h := r.worker
-	if h.canBegin(r) == resources.Fits {
-		return false
-	}
 	hp := c.heapFor(r.key)
 	if !c.freshTop(hp, r.key) || !hp.e[0].now {
+		return false // no worker can start it now: nowhere to move
+	}
+	if r.worker.canBegin(r) == resources.Fits {
 		return false
 	}
 	cand, now, _ := c.choose(r, true)
