@@ -14,31 +14,17 @@ import (
 )
 
 // MemSource is an in-memory web.Source. Tests drive it with the Set/Put methods, which notify subscribers; every
-// read returns copies, so callers may keep what they get. It indexes jobs per worker by queue time and sectors
-// per state by number, so that window and page queries stay cheap at 100,000 sectors.
+// read returns copies, so callers may keep what they get. Jobs and sectors live in web.JobHistory and
+// web.SectorIndex, the same indexes a real adapter uses, so window and page queries stay cheap at 100,000 sectors.
 type MemSource struct {
-	mu         sync.Mutex
-	workers    map[string]web.Worker
-	jobs       map[string]*web.Job
-	lanes      map[string]*lane // worker ID -> its jobs
-	sectors    map[string]*sectorRec
-	all        []*sectorRec            // every sector, ascending number
-	byState    map[string][]*sectorRec // ascending number
-	stateOrder []string
-	paths      map[string]web.StoragePath
-	queue      []web.QueuedRequest
-	subs       map[chan web.Change]struct{}
-}
-
-type lane struct {
-	jobs    []*web.Job    // ascending Queued
-	open    []*web.Job    // jobs not finished (End zero), any order
-	maxSpan time.Duration // longest End-Queued of a finished job
-}
-
-type sectorRec struct {
-	s      web.Sector
-	events []web.SectorEvent
+	mu      sync.Mutex
+	workers map[string]web.Worker
+	jobs    *web.JobHistory
+	sectors *web.SectorIndex
+	events  map[string][]web.SectorEvent
+	paths   map[string]web.StoragePath
+	queue   []web.QueuedRequest
+	subs    map[chan web.Change]struct{}
 }
 
 var _ web.Source = (*MemSource)(nil)
@@ -47,14 +33,12 @@ var _ web.Source = (*MemSource)(nil)
 // are appended when first seen).
 func NewMemSource(stateOrder ...string) *MemSource {
 	return &MemSource{
-		workers:    map[string]web.Worker{},
-		jobs:       map[string]*web.Job{},
-		lanes:      map[string]*lane{},
-		sectors:    map[string]*sectorRec{},
-		byState:    map[string][]*sectorRec{},
-		stateOrder: slices.Clone(stateOrder),
-		paths:      map[string]web.StoragePath{},
-		subs:       map[chan web.Change]struct{}{},
+		workers: map[string]web.Worker{},
+		jobs:    web.NewJobHistory(),
+		sectors: web.NewSectorIndex(stateOrder...),
+		events:  map[string][]web.SectorEvent{},
+		paths:   map[string]web.StoragePath{},
+		subs:    map[chan web.Change]struct{}{},
 	}
 }
 
@@ -86,21 +70,14 @@ func (m *MemSource) RemoveWorker(id string, at time.Time) {
 	m.notify(web.Change{Kind: web.ChangeWorker, Time: at, Worker: id})
 }
 
-// PutJob records a job or updates it (matched by ID), moving it to its worker's lane.
+// PutJob records a job or updates it (matched by ID), moving it to its worker's lane. It panics on an empty ID,
+// a bug in the test that calls it.
 func (m *MemSource) PutJob(j web.Job) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if old, ok := m.jobs[j.ID]; ok {
-		m.lanes[old.Worker].remove(old)
+	if err := m.jobs.Put(j); err != nil {
+		panic(err)
 	}
-	p := &j
-	m.jobs[j.ID] = p
-	l := m.lanes[j.Worker]
-	if l == nil {
-		l = &lane{}
-		m.lanes[j.Worker] = l
-	}
-	l.insert(p)
 	cp := j
 	m.notify(web.Change{Kind: web.ChangeJob, Time: latest(j.Queued, j.Start, j.End), Job: &cp, Worker: j.Worker})
 }
@@ -115,66 +92,17 @@ func latest(ts ...time.Time) time.Time {
 	return out
 }
 
-func (l *lane) insert(j *web.Job) {
-	i := sort.Search(len(l.jobs), func(i int) bool { return l.jobs[i].Queued.After(j.Queued) })
-	l.jobs = slices.Insert(l.jobs, i, j)
-	if j.End.IsZero() {
-		l.open = append(l.open, j)
-	} else {
-		l.maxSpan = max(l.maxSpan, j.End.Sub(j.Queued))
-	}
-}
-
-func (l *lane) remove(j *web.Job) {
-	if i := slices.Index(l.open, j); i >= 0 {
-		l.open = slices.Delete(l.open, i, i+1)
-	}
-	i := sort.Search(len(l.jobs), func(i int) bool { return !l.jobs[i].Queued.Before(j.Queued) })
-	for ; i < len(l.jobs); i++ {
-		if l.jobs[i] == j {
-			l.jobs = slices.Delete(l.jobs, i, i+1)
-			return
-		}
-	}
-}
-
 // SetSectorState moves a sector (created if new) to a state at time at, appends to its event log and notifies
-// subscribers. A non-empty message marks the sector failed.
+// subscribers. A non-empty message marks the sector failed. It panics on an empty ID or state.
 func (m *MemSource) SetSectorState(id string, number uint64, state, message string, at time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.sectors[id]
-	from := ""
-	if !ok {
-		r = &sectorRec{s: web.Sector{ID: id, Number: number}}
-		m.sectors[id] = r
-		m.all = insertByNumber(m.all, r)
-	} else {
-		from = r.s.State
-		m.byState[from] = removeByNumber(m.byState[from], r)
+	from, err := m.sectors.Set(web.Sector{ID: id, Number: number, State: state, Updated: at, Failed: message != ""})
+	if err != nil {
+		panic(err)
 	}
-	if !slices.Contains(m.stateOrder, state) {
-		m.stateOrder = append(m.stateOrder, state)
-	}
-	r.s.State, r.s.Updated, r.s.Failed = state, at, message != ""
-	r.events = append(r.events, web.SectorEvent{Time: at, From: from, To: state, Message: message})
-	m.byState[state] = insertByNumber(m.byState[state], r)
+	m.events[id] = append(m.events[id], web.SectorEvent{Time: at, From: from, To: state, Message: message})
 	m.notify(web.Change{Kind: web.ChangeSector, Time: at, Sector: id, From: from, To: state, Message: message})
-}
-
-func insertByNumber(s []*sectorRec, r *sectorRec) []*sectorRec {
-	i := sort.Search(len(s), func(i int) bool { return s[i].s.Number > r.s.Number })
-	return slices.Insert(s, i, r)
-}
-
-func removeByNumber(s []*sectorRec, r *sectorRec) []*sectorRec {
-	i := sort.Search(len(s), func(i int) bool { return s[i].s.Number >= r.s.Number })
-	for ; i < len(s) && s[i].s.Number == r.s.Number; i++ {
-		if s[i] == r {
-			return slices.Delete(s, i, i+1)
-		}
-	}
-	return s
 }
 
 // SetStoragePath adds or replaces a storage path.
@@ -207,107 +135,27 @@ func (m *MemSource) Workers(context.Context) ([]web.Worker, error) {
 }
 
 // Jobs implements web.Source.
-func (m *MemSource) Jobs(_ context.Context, q web.JobQuery) ([]web.Job, error) {
-	if !q.To.After(q.From) {
-		return nil, fmt.Errorf("job query: To (%s) must be after From (%s)", q.To, q.From)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ids := q.Workers
-	if len(ids) == 0 {
-		for id := range m.lanes {
-			if id != "" {
-				ids = append(ids, id)
-			}
-		}
-	}
-	// two passes: count the matches first so that the result is allocated once
-	n := 0
-	for _, id := range ids {
-		if l := m.lanes[id]; l != nil {
-			n += l.window(nil, q, true)
-		}
-	}
-	if q.Limit > 0 {
-		n = min(n, q.Limit)
-	}
-	out := make([]web.Job, 0, n)
-	for _, id := range ids {
-		if l := m.lanes[id]; l != nil {
-			l.window(&out, q, false)
-		}
-		if q.Limit > 0 && len(out) >= q.Limit {
-			return out[:q.Limit], nil
-		}
-	}
-	return out, nil
-}
-
-// window appends the lane's jobs overlapping [q.From, q.To). A finished job queued before From-maxSpan cannot
-// reach From, so the scan starts there; unfinished jobs queued earlier are taken from the open list.
-// With countOnly it appends nothing and returns the number of matches.
-func (l *lane) window(out *[]web.Job, q web.JobQuery, countOnly bool) int {
-	n := 0
-	take := func(j *web.Job) {
-		n++
-		if !countOnly {
-			*out = append(*out, *j)
-		}
-	}
-	scanFrom := q.From.Add(-l.maxSpan)
-	for _, j := range l.open {
-		if j.Queued.Before(scanFrom) { // still running: overlaps every later window
-			take(j)
-		}
-	}
-	start := sort.Search(len(l.jobs), func(i int) bool { return !l.jobs[i].Queued.Before(scanFrom) })
-	for _, j := range l.jobs[start:] {
-		if !j.Queued.Before(q.To) {
-			break
-		}
-		if j.End.IsZero() || (j.End.After(q.From) && j.End.Sub(j.Queued) >= q.MinSpan) {
-			take(j)
-		}
-	}
-	return n
-}
+func (m *MemSource) Jobs(_ context.Context, q web.JobQuery) ([]web.Job, error) { return m.jobs.Jobs(q) }
 
 // SectorCounts implements web.Source.
 func (m *MemSource) SectorCounts(context.Context) ([]web.StateCount, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]web.StateCount, 0, len(m.stateOrder))
-	for _, st := range m.stateOrder {
-		out = append(out, web.StateCount{State: st, Count: len(m.byState[st])})
-	}
-	return out, nil
+	return m.sectors.Counts(), nil
 }
 
 // Sectors implements web.Source.
 func (m *MemSource) Sectors(_ context.Context, q web.SectorQuery) (web.SectorPage, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	list := m.all
-	if q.State != "" {
-		list = m.byState[q.State]
-	}
-	page := web.SectorPage{Total: len(list), Sectors: []web.Sector{}}
-	// newest first: walk the ascending list from the end
-	for i := len(list) - 1 - q.Offset; i >= 0 && (q.Limit <= 0 || len(page.Sectors) < q.Limit); i-- {
-		page.Sectors = append(page.Sectors, list[i].s)
-	}
-	return page, nil
+	return m.sectors.Page(q), nil
 }
 
 // SectorEvents implements web.Source.
 func (m *MemSource) SectorEvents(_ context.Context, sector string) ([]web.SectorEvent, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.sectors[sector]
+	ev, ok := m.events[sector]
 	if !ok {
 		return nil, fmt.Errorf("sector %q: %w", sector, web.ErrNotFound)
 	}
-	return slices.Clone(r.events), nil
+	return slices.Clone(ev), nil
 }
 
 // StoragePaths implements web.Source.
