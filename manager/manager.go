@@ -125,10 +125,10 @@ type Manager struct {
 
 	session uuid.UUID
 
-	mu        sync.Mutex
-	workers   map[storiface.WorkerID]*workerRef
-	refOf     map[sched.Worker]storiface.WorkerID
-	local     *worker.LocalWorker
+	mu      sync.Mutex
+	workers map[storiface.WorkerID]*workerRef
+	refOf   map[sched.Worker]storiface.WorkerID
+	local   *worker.LocalWorker
 }
 
 // workerRef is a worker the manager added.
