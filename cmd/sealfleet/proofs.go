@@ -6,5 +6,5 @@ import "github.com/urfave/cli/v2"
 var proofsCmd = &cli.Command{
 	Name:        "proofs",
 	Usage:       "offline proof tools (commitments, parents cache, seal, verify, unseal)",
-	Subcommands: []*cli.Command{proofsCommPCmd, proofsCommDCmd, proofsParentsCmd},
+	Subcommands: []*cli.Command{proofsCommPCmd, proofsCommDCmd, proofsParentsCmd, proofsSealCmd, proofsVerifyCmd, proofsUnsealCmd},
 }

@@ -138,3 +138,20 @@ func decodeRange(ctx context.Context, paths storiface.SectorPaths, ssize abi.Sec
 	}
 	return pf.MarkAllocated(off, psize)
 }
+
+// Relabel regenerates every SDR layer of a sector into dir from its ticket and CommD (for verification).
+func (b *Backend) Relabel(ctx context.Context, sector storiface.SectorRef, ticket, commD [32]byte, dir string) error {
+	cfg, err := sdr.ConfigFor(sector.ProofType)
+	if err != nil {
+		return err
+	}
+	replicaID, err := ReplicaIDFor(sector, ticket, commD)
+	if err != nil {
+		return err
+	}
+	pc, err := b.parentsCache(cfg)
+	if err != nil {
+		return err
+	}
+	return sdr.Label(ctx, cfg, pc, replicaID, dir)
+}
