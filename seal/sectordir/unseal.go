@@ -45,4 +45,3 @@ func Unseal(ctx context.Context, b *native.Backend, dir string, w io.Writer) err
 	}
 	return b.ReadPiece(ctx, w, pub.Sector, paths, 0, size)
 }
-
