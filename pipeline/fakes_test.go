@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/ipfs/go-cid"
 
+	"sealfleet/seal/commp"
 	"sealfleet/storiface"
 )
 
@@ -143,7 +145,11 @@ type fakeSealer struct {
 	started  chan sealCall
 	client   *http.Client
 	failIf   func(c sealCall, nth int) bool // nth counts calls of the method, from 1
-	pieces   map[string][]byte              // data URL -> bytes fetched
+	// corruptCommD makes PreCommit2 return a CommD that does not match the pieces.
+	corruptCommD bool
+	// corruptZero makes AddPiece of a zero piece return a CID that is not the zero commitment.
+	corruptZero bool
+	pieces      map[string][]byte // data URL -> bytes fetched
 }
 
 func newFakeSealer() *fakeSealer {
@@ -273,6 +279,9 @@ func (f *fakeSealer) AddPiece(ctx context.Context, s storiface.SectorRef, existi
 			return abi.PieceInfo{}, fmt.Errorf("piece data has %d bytes, want %d", len(payload), size)
 		}
 	}
+	if data.IsZero() && !f.corruptZero {
+		return commp.ZeroPiece(size.Padded())
+	}
 	c, err := commcid.DataCommitmentV1ToCID(digest("piece", size, hex.EncodeToString(payload)))
 	return abi.PieceInfo{Size: size.Padded(), PieceCID: c}, err
 }
@@ -307,14 +316,32 @@ func (f *fakeSealer) SealPreCommit1(ctx context.Context, s storiface.SectorRef, 
 	if err := f.enter(ctx, "PreCommit1", s.ID.Number, args); err != nil {
 		return nil, err
 	}
-	return digest("pc1", s.ID, args), nil
+	// The output carries the pieces so that PreCommit2 (possibly on a restarted fake) can compute CommD.
+	return json.Marshal(fakePC1Out{Digest: digest("pc1", s.ID, args), Pieces: pieces, Proof: s.ProofType})
+}
+
+type fakePC1Out struct {
+	Digest []byte
+	Pieces []abi.PieceInfo
+	Proof  abi.RegisteredSealProof
 }
 
 func (f *fakeSealer) SealPreCommit2(ctx context.Context, s storiface.SectorRef, pc1o storiface.PreCommit1Out) (storiface.SectorCids, error) {
 	if err := f.enter(ctx, "PreCommit2", s.ID.Number, hex.EncodeToString(pc1o)); err != nil {
 		return storiface.SectorCids{}, err
 	}
-	d, _ := commcid.DataCommitmentV1ToCID(digest("d", pc1o))
+	var out fakePC1Out
+	if err := json.Unmarshal(pc1o, &out); err != nil {
+		return storiface.SectorCids{}, fmt.Errorf("decoding PC1 output: %w", err)
+	}
+	ssize, _ := out.Proof.SectorSize()
+	d, err := commp.UnsealedCID(ssize, out.Pieces)
+	if err != nil {
+		return storiface.SectorCids{}, err
+	}
+	if f.corruptCommD {
+		d, _ = commcid.DataCommitmentV1ToCID(digest("wrong", pc1o))
+	}
 	r, _ := commcid.ReplicaCommitmentV1ToCID(digest("r", pc1o))
 	return storiface.SectorCids{Unsealed: d, Sealed: r}, nil
 }

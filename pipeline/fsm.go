@@ -9,6 +9,7 @@ import (
 
 	"github.com/filecoin-project/go-state-types/abi"
 
+	"sealfleet/seal/commp"
 	"sealfleet/storiface"
 )
 
@@ -162,6 +163,9 @@ func (p *Pipeline) addPiece(ctx context.Context, r *runner, sec *sector, i int) 
 	kind := "filler"
 	if pc.Deal {
 		kind = "deal"
+	} else if want, err := commp.ZeroPieceCommitment(pc.Size.Padded()); err != nil || info.PieceCID != want {
+		return fmt.Errorf("adding zero piece %d: sealer returned CID %s, the zero commitment of %d bytes is %s",
+			i, info.PieceCID, pc.Size.Padded(), want)
 	}
 	msg := fmt.Sprintf("added %s piece %d (%d bytes) %s", kind, i, pc.Size, info.PieceCID)
 	err = p.commit(ctx, sec.Number, r.gen, sec.State, msg, func(s *sector) error {
@@ -251,6 +255,16 @@ func (p *Pipeline) stepPreCommit2(ctx context.Context, r *runner, sec *sector) e
 	}
 	if !cids.Unsealed.Defined() || !cids.Sealed.Defined() {
 		return errors.New("PreCommit2: sealer returned undefined commitments")
+	}
+	// CommD follows from the pieces alone (rust-fil-proofs compute_comm_d): a mismatch means the unsealed data
+	// is not what the pieces say, and PreCommit1 must be redone from the right data.
+	want, err := commp.UnsealedCID(p.cfg.sectorSize(), sec.pieceInfos())
+	if err != nil {
+		return fmt.Errorf("PreCommit2: computing the expected CommD: %w", err)
+	}
+	if cids.Unsealed != want {
+		return fmt.Errorf("PreCommit2: sealer CommD %s differs from the pieces' CommD %s "+
+			"(check the unsealed data; update-state %d PreCommit1 redoes PC1)", cids.Unsealed, want, sec.Number)
 	}
 	return p.commit(ctx, sec.Number, r.gen, PreCommit2, "", to(WaitSeed, func(s *sector) error {
 		s.CommD, s.CommR = cids.Unsealed, cids.Sealed

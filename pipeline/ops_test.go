@@ -227,3 +227,33 @@ func TestUpdateStateRestartsStep(t *testing.T) {
 		t.Errorf("no operator event PreCommit2 -> PreCommit1 in %+v", evs)
 	}
 }
+
+// TestSealerInconsistency checks the pipeline's own checks of sealer results: a zero piece must have the zero
+// commitment and CommD must follow from the pieces; otherwise the step fails (and, with no retries, gives up).
+func TestSealerInconsistency(t *testing.T) {
+	tests := []struct {
+		name    string
+		corrupt func(*fakeSealer)
+		state   SectorState
+		message string
+	}{
+		{"zero piece CID", func(f *fakeSealer) { f.corruptZero = true }, AddPieceFailed, "zero commitment"},
+		{"CommD", func(f *fakeSealer) { f.corruptCommD = true }, PreCommitFailed, "differs from the pieces' CommD"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.MaxRetries = 0
+			h := newHarness(t, cfg, nil)
+			tc.corrupt(h.sealer)
+			n, err := h.p.Pledge(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := h.waitState(n, tc.state, false)
+			if !info.GaveUp || !strings.Contains(info.LastError, tc.message) {
+				t.Fatalf("%+v: want given up with %q", info, tc.message)
+			}
+		})
+	}
+}
