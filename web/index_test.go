@@ -165,3 +165,40 @@ func TestSectorIndex(t *testing.T) {
 		t.Fatalf("Get s4: %+v %v, len %d", s, ok, x.Len())
 	}
 }
+
+// BenchmarkJobHistoryPut measures recording job updates (queued, then finished) in a history of 1,000 workers.
+func BenchmarkJobHistoryPut(b *testing.B) {
+	h := NewJobHistory()
+	i := 0
+	for b.Loop() {
+		q := t0.Add(time.Duration(i) * time.Second)
+		j := Job{ID: fmt.Sprint("j", i/2), Task: "PC1", Worker: fmt.Sprint("w", (i/2)%1000), Queued: q, Start: q}
+		if i%2 == 1 {
+			j.End = q.Add(time.Hour)
+		}
+		if err := h.Put(j); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkSectorIndexSet measures moving sectors between states in an index of 100,000 sectors.
+func BenchmarkSectorIndexSet(b *testing.B) {
+	x := NewSectorIndex()
+	const n = 100_000
+	for i := range n {
+		if _, err := x.Set(Sector{ID: fmt.Sprint("s", i), Number: uint64(i), State: "Proving"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	states := []string{"PreCommit1", "PreCommit2", "WaitSeed", "Proving"}
+	i := 0
+	for b.Loop() {
+		k := (i * 7919) % n
+		if _, err := x.Set(Sector{ID: fmt.Sprint("s", k), Number: uint64(k), State: states[i%len(states)]}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
