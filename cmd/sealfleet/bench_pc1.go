@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"sealfleet/seal/sdr"
-	"sealfleet/storiface"
 )
 
 // benchPC1Cmd labels a random replica (PC1) and compares the time per node with the SHA-256 floor.
@@ -39,6 +38,8 @@ var benchPC1Cmd = &cli.Command{
 		fmt.Fprintf(w, "nodes %d, layers %d, cores %d\n", res.Nodes, res.Layers, res.Cores)
 		fmt.Fprintf(w, "seconds %.2f, nsPerNode %.1f, shaNsPerNode %.1f (before %.1f, after %.1f), ratio %.3f\n",
 			res.Seconds, res.NsPerNode, res.ShaNsPerNode, res.ShaNsPerNodeBefore, res.ShaNsPerNodeAfter, res.Ratio)
+		fmt.Fprintf(w, "hasher thread CPU %.1f ns/node, SHA-256 loop CPU %.1f ns/node, cpuRatio %.3f\n",
+			res.HasherCPUNsPerNode, res.ShaCPUNsPerNode, res.CPURatio)
 		fmt.Fprintf(w, "peakRSSBytes %d (%.1f MiB; parents cache %.1f MiB)\n",
 			res.PeakRSSBytes, float64(res.PeakRSSBytes)/(1<<20), float64(res.ParentsCacheBytes)/(1<<20))
 		what := "verified"
@@ -53,19 +54,9 @@ var benchPC1Cmd = &cli.Command{
 
 // sdrConfigFromFlags reads --sector-size and --proof into a graph configuration.
 func sdrConfigFromFlags(cctx *cli.Context) (sdr.Config, error) {
-	size, err := storiface.ParseSectorSize(cctx.String("sector-size"))
+	proof, err := sealProofFromFlags(cctx)
 	if err != nil {
-		return sdr.Config{}, fmt.Errorf("--sector-size: %w", err)
-	}
-	kind := storiface.ProofKind(cctx.String("proof"))
-	switch kind {
-	case storiface.ProofV1, storiface.ProofV1_1, storiface.ProofSynthetic:
-	default:
-		return sdr.Config{}, fmt.Errorf("--proof %q: accepted are v1, v1.1, synthetic", kind)
-	}
-	proof, err := storiface.SealProofFor(size, kind)
-	if err != nil {
-		return sdr.Config{}, fmt.Errorf("--proof: %w", err)
+		return sdr.Config{}, err
 	}
 	return sdr.ConfigFor(proof)
 }
