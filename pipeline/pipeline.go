@@ -74,7 +74,8 @@ type runner struct {
 	wake   chan struct{} // buffered(1): new pieces arrived
 }
 
-// New opens the pipeline on d, applying its migrations. It does not start sealing: call Run.
+// New opens the pipeline on d, applying its migrations. It does not start sealing: call Run. One Pipeline owns
+// the pipeline tables of a database: two running on the same database would drive the same sectors twice.
 func New(cfg Config, d *db.DB, sealer Sealer, pieces PieceStore, clock Clock, opts ...Option) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

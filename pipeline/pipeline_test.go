@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
+
+	"sealfleet/db"
 )
 
 // happyStates is the sequence of states a pledged sector passes through.
@@ -174,5 +178,44 @@ func TestBackoff(t *testing.T) {
 		if got := c.backoff(i + 1).String(); got != w {
 			t.Errorf("backoff(%d) = %s, want %s", i+1, got, w)
 		}
+	}
+}
+
+// TestInMemoryDB runs a pledge to Proving on an in-memory SQLite database (one shared connection).
+func TestInMemoryDB(t *testing.T) {
+	d, err := db.OpenSQLite(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	cfg := testConfig()
+	cfg.WaitSeedDelay = 0
+	p, err := New(cfg, d, newFakeSealer(), newMemPieceStore(), newFakeClock(time.Unix(0, 0)),
+		WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, _ := p.Subscribe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	n, err := p.Pledge(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(testTimeout)
+	for {
+		if st, err := p.Status(ctx, n); err == nil && st.State == Proving {
+			break
+		}
+		select {
+		case <-sub:
+		case <-deadline:
+			t.Fatal("sector did not reach Proving")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
