@@ -200,7 +200,9 @@ func (c *Core) assign(r *Request, h *WorkerHandle, now bool, win int) {
 		}
 	}
 	r.worker = h
-	if now && h.canBegin(r) == resources.Fits {
+	// Start at once when it can run right away, or, with a prepare step, when the preparing budget has room
+	// (prefetch: the fetch overlaps the tasks running there, as in the reference).
+	if (now || r.HasPrepare) && h.canBegin(r) == resources.Fits {
 		c.start(r)
 		return
 	}

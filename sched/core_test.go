@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/google/uuid"
 
 	"sealfleet/storiface"
 )
@@ -514,5 +515,94 @@ func TestAllocSelectorReasons(t *testing.T) {
 				t.Fatalf("Filter = %v %q %v", ok, reason, err)
 			}
 		})
+	}
+}
+
+func TestPrefetchWhileRunning(t *testing.T) {
+	// One GPU: a PC2 prepares then runs; the next PC2 prepares (fetches) while the first runs, and is then staged
+	// until the GPU frees up.
+	h := newHarness(t, CoreConfig{}, box{name: "gpu", cpus: 64, memGiB: 512, gpus: 1, tasks: allTasks})
+	h.prep = true
+	first := h.req(storiface.TTPreCommit2, 0, nil)
+	second := h.req(storiface.TTPreCommit2, 0, nil)
+	if acts := h.c.Step(h.now); len(acts) != 1 || acts[0].Req != first || acts[0].Kind != ActPrepare {
+		t.Fatalf("actions %+v: want the first preparing", acts)
+	}
+	if err := h.c.PrepareDone(first.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	acts := h.c.Step(h.now)
+	kinds := map[ActionKind]*Request{}
+	for _, a := range acts {
+		kinds[a.Kind] = a.Req
+	}
+	if len(acts) != 2 || kinds[ActWork] != first || kinds[ActPrepare] != second {
+		t.Fatalf("actions %+v: want the first running and the second preparing", acts)
+	}
+	if err := h.c.PrepareDone(second.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if second.State() != StatePrepared {
+		t.Fatalf("second %v, want prepared (waiting for the GPU)", second.State())
+	}
+	if jobs := h.c.Jobs()[wid("gpu")]; len(jobs) != 2 {
+		t.Fatalf("jobs %+v", jobs)
+	}
+	if err := h.c.WorkDone(first.ID); err != nil {
+		t.Fatal(err)
+	}
+	acts = h.c.Step(h.now)
+	if len(acts) != 1 || acts[0].Kind != ActWork || acts[0].Req != second {
+		t.Fatalf("actions %+v: want the staged PC2 to run", acts)
+	}
+}
+
+func TestPrepareMaxConcurrent(t *testing.T) {
+	// The prep type's MaxConcurrent (GET=1 on this worker) limits concurrent prepare steps, as the reference's
+	// PrepResourceSpec does; the second waits in a window and starts preparing when the first is done preparing.
+	get := map[abi.RegisteredSealProof]storiface.Resources{spt32: {MinMemory: 1 << 20, MaxMemory: 1 << 20, MaxConcurrent: 1}}
+	h := newHarness(t, CoreConfig{}, box{name: "w", cpus: 64, memGiB: 1024, tasks: allTasks,
+		overrides: map[storiface.TaskType]map[abi.RegisteredSealProof]storiface.Resources{storiface.TTFetch: get}})
+	var reqs []*Request
+	for i := 0; i < 2; i++ {
+		r := &Request{ID: uuid.New(), Sector: storiface.SectorRef{ID: abi.SectorID{Miner: 1, Number: abi.SectorNumber(i)},
+			ProofType: spt32}, Task: storiface.TTPreCommit1, PrepType: storiface.TTFetch, HasPrepare: true,
+			Sel: NewTaskSelector(), Added: t0}
+		if err := h.c.AddRequest(r); err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, r)
+	}
+	acts := h.c.Step(t0)
+	if len(acts) != 1 || reqs[1].State() != StateWaiting {
+		t.Fatalf("actions %d, second %v: want one prepare at a time", len(acts), reqs[1].State())
+	}
+	if err := h.c.PrepareDone(reqs[0].ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	acts = h.c.Step(t0)
+	kinds := map[ActionKind]int{}
+	for _, a := range acts {
+		kinds[a.Kind]++
+	}
+	if kinds[ActWork] != 1 || kinds[ActPrepare] != 1 {
+		t.Fatalf("actions %+v: want the first to run and the second to prepare", acts)
+	}
+}
+
+func TestIgnoreResources(t *testing.T) {
+	b := box{name: "tiny", cpus: 1, memGiB: 1, tasks: allTasks}
+	h := newHarness(t, CoreConfig{})
+	info := b.info()
+	info.IgnoreResources = true
+	if err := h.c.AddWorker(wid("tiny"), info, b.taskSet(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		h.req(storiface.TTPreCommit1, 0, nil)
+	}
+	h.step()
+	if len(h.running) != 5 {
+		t.Fatalf("running %d, want all 5 on a worker that ignores resources", len(h.running))
 	}
 }
