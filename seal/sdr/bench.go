@@ -37,19 +37,29 @@ type PC1BenchResult struct {
 	ParentsCacheBytes     uint64  `json:"parentsCacheBytes"`
 	// HasherGathered counts nodes the hashing goroutine had to gather itself (the machine was busy).
 	HasherGathered uint64 `json:"hasherGathered"`
-	Cores          int    `json:"cores"`
+	// HasherCPUNsPerNode is the hashing thread's CPU time per node and ShaCPUNsPerNode the SHA-256 loop's
+	// (both from getrusage RUSAGE_THREAD); CPURatio is their quotient. Unlike Ratio they do not count time the
+	// thread waited for a processor, so they stay meaningful on a machine shared with other work.
+	HasherCPUNsPerNode float64 `json:"hasherCpuNsPerNode"`
+	ShaCPUNsPerNode    float64 `json:"shaCpuNsPerNode"`
+	CPURatio           float64 `json:"cpuRatio"`
+	Cores              int     `json:"cores"`
 }
 
 // ShaNsPerNode measures chained SHA-256 over a 1248-byte message (each digest feeds the next message), the
-// sequential floor of one label, over iters iterations, and returns nanoseconds per hash.
-func ShaNsPerNode(iters int) float64 {
+// sequential floor of one label, over iters iterations, and returns wall and thread-CPU nanoseconds per hash.
+func ShaNsPerNode(iters int) (wallNs, cpuNs float64) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var msg [msgLen]byte
+	cpu := threadCPU()
 	start := time.Now()
 	for i := 0; i < iters; i++ {
 		h := sha256.Sum256(msg[:])
 		copy(msg[prefixLen:], h[:])
 	}
-	return float64(time.Since(start).Nanoseconds()) / float64(iters)
+	wall := time.Since(start)
+	return float64(wall.Nanoseconds()) / float64(iters), float64((threadCPU() - cpu).Nanoseconds()) / float64(iters)
 }
 
 // BenchPC1 labels a replica of cfg's graph with a random replica id (labels do not depend on the sector's
@@ -96,18 +106,24 @@ func BenchPC1(ctx context.Context, cfg Config, parentsDir, workDir string) (PC1B
 	defer os.RemoveAll(dir)
 
 	shaIters := int(min(cfg.Nodes, 1<<20))
-	res.ShaNsPerNodeBefore = ShaNsPerNode(shaIters)
+	var cpuBefore, cpuAfter float64
+	res.ShaNsPerNodeBefore, cpuBefore = ShaNsPerNode(shaIters)
 	start = time.Now()
 	stats, err := LabelWithStats(ctx, cfg, pc, replicaID, dir)
 	if err != nil {
 		return res, err
 	}
 	res.Seconds = time.Since(start).Seconds()
-	res.ShaNsPerNodeAfter = ShaNsPerNode(shaIters)
+	res.ShaNsPerNodeAfter, cpuAfter = ShaNsPerNode(shaIters)
 	res.HasherGathered = stats.HasherGathered
 	res.NsPerNode = res.Seconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
 	res.ShaNsPerNode = (res.ShaNsPerNodeBefore + res.ShaNsPerNodeAfter) / 2
 	res.Ratio = res.NsPerNode / res.ShaNsPerNode
+	res.ShaCPUNsPerNode = (cpuBefore + cpuAfter) / 2
+	res.HasherCPUNsPerNode = stats.HasherCPUSeconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
+	if res.ShaCPUNsPerNode > 0 {
+		res.CPURatio = res.HasherCPUNsPerNode / res.ShaCPUNsPerNode
+	}
 	res.PeakRSSBytes = peakRSS()
 	return res, nil
 }

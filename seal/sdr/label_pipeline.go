@@ -6,14 +6,15 @@ import (
 	"encoding/binary"
 	"runtime"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
 // ringSize is the number of label messages the gatherer may prepare ahead of the hasher. Parents of node v that
-// are among the ringSize nodes before it may not be labelled yet when v is gathered; the hasher patches those in.
+// are among the nodes not yet labelled when v is gathered are patched in by the hasher.
 const ringSize = 128
 
-// spinLimit is how many times a side polls before it starts yielding the processor between polls.
+// spinLimit is how many times the gatherer polls for a free slot before it starts yielding between polls.
 const spinLimit = 256
 
 // parkAfter is how many polls (most of them yields, roughly 100–200 µs in all) the gatherer makes for a free
@@ -21,10 +22,24 @@ const spinLimit = 256
 // microsecond and the gatherer never parks.
 const parkAfter = spinLimit + 2048
 
+// backoffMin and backoffMax bound how long (in nodes labelled by the hasher) the gatherer stays parked after it
+// keeps falling behind. A gatherer that cannot keep up is not getting a core of its own (other processes compete
+// for them); its busy thread would then only take processor time from the hasher, which labels faster alone.
+const (
+	backoffMin = 1 << 14
+	backoffMax = 1 << 18
+	// behindWindow: falling behind again within this many gathered nodes counts as "keeps falling behind".
+	behindWindow = 1 << 12
+)
+
 // publishEvery is how often (in nodes) the hasher publishes its progress. An atomic store is a locked
 // instruction that must own the cache line the gatherer keeps reading; doing it for every node would add a
 // cross-core round trip to each label.
 const publishEvery = 8
+
+// prefetchDistance is how many nodes ahead of the one it gathers the gatherer prefetches parents' labels: enough
+// for a memory round trip to complete during the gathering of the nodes in between.
+const prefetchDistance = 12
 
 // ringSlot is one prepared label message.
 type ringSlot struct {
@@ -42,11 +57,14 @@ func (s *ringSlot) body() *[labelRepeats][NodeSize]byte {
 	return (*[labelRepeats][NodeSize]byte)(unsafe.Pointer(&s.msg[prefixLen]))
 }
 
-// layerLabeler labels one layer with two goroutines. The gatherer claims nodes in order and copies their
+// layerLabeler labels one layer with two goroutines. The gatherer walks the nodes in order and copies their
 // parents' labels into a ring of messages; the hasher patches in the base parents that were not labelled yet at
-// gathering time, hashes and stores. When the gatherer is behind (descheduled on a busy machine) the hasher claims
-// and gathers the node itself, so the pipeline never runs slower than one core; when the ring is full the
-// gatherer parks instead of spinning. The hasher's loop allocates nothing.
+// gathering time, hashes and stores. The hasher never waits for the gatherer: if node v's message is not ready
+// (the gatherer is behind, typically descheduled on a busy machine) it gathers v into its own buffer, and the
+// gatherer, seeing that, skips ahead — or, if it keeps falling behind, parks for a while (backoffMin..Max), so
+// that on a machine without a free core the hasher is not slowed by its own helper. So the pipeline is never
+// much slower than one core doing everything, and an operating-system preemption of the gatherer never stalls
+// the hasher. When the ring is full the gatherer yields, then parks. The hasher's loop allocates nothing.
 type layerLabeler struct {
 	cfg       Config
 	pc        *ParentsCache
@@ -55,17 +73,17 @@ type layerLabeler struct {
 	degree    int
 	cur, prev []byte
 	ring      []ringSlot
+	// own is the hasher's private message buffer for nodes it gathers itself.
+	own ringSlot
 
-	// claimed is the next node whose message nobody has started (CAS by either side).
-	claimed atomic.Uint64
-	_       [56]byte
 	// labelled is a lower bound on the number of nodes whose label is in cur (written by the hasher only,
 	// every publishEvery nodes).
 	labelled atomic.Uint64
 	_        [56]byte
-	parked   atomic.Bool
-	wake     chan struct{}
-	quit     chan struct{}
+	// wakeAt is 0 while the gatherer runs, else 1 + the progress (labelled) it waits for.
+	wakeAt atomic.Uint64
+	wake   chan struct{}
+	quit   chan struct{}
 	// stolen counts the nodes the hasher gathered itself (reported in benchmarks).
 	stolen uint64
 	// out receives completed chunks of cur (nil: nobody listens).
@@ -74,67 +92,96 @@ type layerLabeler struct {
 	checkEvery uint64
 }
 
+// layerStats describes one layer's run.
+type layerStats struct {
+	// stolen is the number of nodes the hasher gathered itself.
+	stolen uint64
+	// hasherCPU is the CPU time of the hashing thread (0 where not measured).
+	hasherCPU time.Duration
+}
+
 // labelLayer fills cur with the labels of layer (1-based); prev holds the previous layer (unused for layer 1).
-// It returns how many nodes the hasher had to gather itself.
 // Completed chunks of cur are handed to out (nil: none) as they are labelled.
 func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, layer int, cur, prev []byte,
-	out *layerWriter) (uint64, error) {
+	out *layerWriter) (layerStats, error) {
 	l := &layerLabeler{cfg: cfg, pc: pc, replicaID: replicaID, layer: layer, degree: layerDegree(layer),
-		cur: cur, prev: prev, out: out, checkEvery: defaultWriteChunkNodes, ring: make([]ringSlot, ringSize), wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		cur: cur, prev: prev, out: out, checkEvery: defaultWriteChunkNodes,
+		ring: make([]ringSlot, ringSize), wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	if out != nil {
 		l.checkEvery = out.chunkNodes
 	}
 	for i := range l.ring {
 		writePrefix(l.ring[i].msg[:prefixLen], &replicaID, layer, 0)
 	}
-	l.claimed.Store(1) // node 0 hashes the prefix only; the hasher does it
+	writePrefix(l.own.msg[:prefixLen], &replicaID, layer, 0)
 	done := make(chan error, 1)
 	go func() { done <- l.gather(ctx) }()
+	runtime.LockOSThread()
+	cpu := threadCPU()
 	herr := l.hash(ctx)
+	stats := layerStats{hasherCPU: threadCPU() - cpu}
+	runtime.UnlockOSThread()
 	close(l.quit)
 	gerr := <-done
+	stats.stolen = l.stolen
 	if herr != nil {
-		return l.stolen, herr
+		return stats, herr
 	}
-	return l.stolen, gerr
+	return stats, gerr
 }
 
-// gather claims and prepares messages in node order until all are claimed.
+// gather prepares messages in node order, skipping ahead past nodes the hasher has reached on its own and
+// backing off when it keeps falling behind.
 func (l *layerLabeler) gather(ctx context.Context) error {
 	n := l.cfg.Nodes
+	next := uint64(1) // node 0 hashes the prefix only; the hasher does it
+	backoff := uint64(backoffMin)
+	sinceBehind := uint64(behindWindow)
 	for count := uint64(0); ; count++ {
 		if count%l.checkEvery == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if l.lead() >= ringSize && !l.waitSlot() {
+		done := l.labelled.Load()
+		if next <= done {
+			// Behind the hasher: it is gathering for itself.
+			if sinceBehind < behindWindow {
+				if !l.parkUntil(done + backoff) {
+					return nil
+				}
+				backoff = min(2*backoff, backoffMax)
+				done = l.labelled.Load()
+			} else {
+				backoff = backoffMin
+			}
+			sinceBehind = 0
+			next = done + publishEvery // past the nodes the hasher may be working on
+		}
+		if next >= n {
 			return nil
 		}
-		v := l.claimed.Load()
-		if v >= n {
-			return nil
+		if next >= done+ringSize {
+			if !l.waitSlot(next) {
+				return nil
+			}
+			continue
 		}
-		if !l.claimed.CompareAndSwap(v, v+1) {
-			continue // the hasher took v
+		if ahead := next + prefetchDistance; ahead < n {
+			l.prefetch(ahead)
 		}
-		s := &l.ring[v%ringSize]
-		l.fill(s, v, l.labelled.Load())
-		s.ready.Store(v + 1)
+		s := &l.ring[next%ringSize]
+		l.fill(s, next, done)
+		s.ready.Store(next + 1)
+		next++
+		sinceBehind++
 	}
 }
 
-// lead is the number of claimed nodes the hasher has not labelled yet. labelled is read first: the hasher only
-// labels claimed nodes, so the difference cannot wrap around.
-func (l *layerLabeler) lead() uint64 {
-	done := l.labelled.Load()
-	return l.claimed.Load() - done
-}
-
-// waitSlot waits until the ring has a free slot: polling, then yielding, then parked until the ring is half
-// empty. It returns false when the layer is over.
-func (l *layerLabeler) waitSlot() bool {
-	for spins := 0; l.lead() >= ringSize; spins++ {
+// waitSlot waits until node v's slot is free (fewer than ringSize nodes between v and the hasher): polling, then
+// yielding, then parked until the ring is half empty. It returns false when the layer is over.
+func (l *layerLabeler) waitSlot(v uint64) bool {
+	for spins := 0; v >= l.labelled.Load()+ringSize; spins++ {
 		if spins < spinLimit {
 			continue
 		}
@@ -142,18 +189,18 @@ func (l *layerLabeler) waitSlot() bool {
 			runtime.Gosched()
 			continue
 		}
-		if !l.park() {
-			return false
-		}
+		return l.parkUntil(v - ringSize/2)
 	}
 	return true
 }
 
-// park blocks until the ring is at most half full. It returns false when the layer is over.
-func (l *layerLabeler) park() bool {
-	l.parked.Store(true)
-	defer l.parked.Store(false)
-	for l.lead() > ringSize/2 {
+// parkUntil blocks until the hasher has published at least target labels. It returns false when the layer is
+// over. The hasher reads wakeAt after each progress store; wakeAt is set before progress is checked again, so
+// one of the two sees the other (the atomics are sequentially consistent).
+func (l *layerLabeler) parkUntil(target uint64) bool {
+	l.wakeAt.Store(target + 1)
+	defer l.wakeAt.Store(0)
+	for l.labelled.Load() < target {
 		select {
 		case <-l.wake:
 		case <-l.quit:
@@ -161,6 +208,11 @@ func (l *layerLabeler) park() bool {
 		}
 	}
 	return true
+}
+
+// prefetch starts loading the parents' labels of node v into the cache.
+func (l *layerLabeler) prefetch(v uint64) {
+	prefetchLabels((*[TotalParents]uint32)(l.pc.Parents(v)), unsafe.SliceData(l.cur), unsafe.SliceData(l.prev), l.degree)
 }
 
 // fill writes the message of node v into s. Base parents at or above ready are left for the hasher to patch.
@@ -213,7 +265,6 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 	h := sha256.Sum256(prefix[:])
 	h[31] &= 0x3f
 	copy(l.cur[0:NodeSize], h[:])
-	l.labelled.Store(1)
 
 	n := l.cfg.Nodes
 	for v := uint64(1); v < n; v++ {
@@ -224,7 +275,12 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 		}
 		s := &l.ring[v%ringSize]
 		if s.ready.Load() != v+1 {
-			l.obtain(s, v)
+			s = &l.own
+			if v+1 < n {
+				l.prefetch(v + 1) // likely needed next too
+			}
+			l.fill(s, v, v)
+			l.stolen++
 		}
 		body := s.body()
 		for k := 0; k < s.npatch; k++ {
@@ -240,33 +296,23 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 			l.out.chunkDone(v / l.out.chunkNodes)
 		}
 		if (v+1)%publishEvery == 0 {
-			l.labelled.Store(v + 1)
-			if l.parked.Load() && l.lead() <= ringSize/2 {
-				select {
-				case l.wake <- struct{}{}:
-				default:
-				}
-			}
+			l.publish(v + 1)
 		}
 	}
-	l.labelled.Store(n)
+	l.publish(n)
 	if l.out != nil && n%l.out.chunkNodes != 0 {
 		l.out.chunkDone(n / l.out.chunkNodes)
 	}
 	return nil
 }
 
-// obtain makes the message of node v ready in s: by gathering it here if the gatherer has not claimed it, or
-// by waiting for the gatherer, which is in the middle of it.
-func (l *layerLabeler) obtain(s *ringSlot, v uint64) {
-	if l.claimed.CompareAndSwap(v, v+1) {
-		l.stolen++
-		l.fill(s, v, v)
-		return
-	}
-	for spins := 0; s.ready.Load() != v+1; spins++ {
-		if spins > spinLimit {
-			runtime.Gosched()
+// publish announces that the first done labels are final and wakes the gatherer if it waits for that much.
+func (l *layerLabeler) publish(done uint64) {
+	l.labelled.Store(done)
+	if at := l.wakeAt.Load(); at != 0 && at-1 <= done {
+		select {
+		case l.wake <- struct{}{}:
+		default:
 		}
 	}
 }

@@ -1,0 +1,8 @@
+//go:build !linux
+
+package sdr
+
+// allocLayer returns a heap buffer for a layer (huge pages are only requested on Linux).
+func allocLayer(size uint64) (buf []byte, free func(), err error) {
+	return make([]byte, size), func() {}, nil
+}
