@@ -146,6 +146,14 @@ func TestAPI_PagesAndWindows(t *testing.T) {
 		if n != 30 {
 			t.Fatalf("reasons cover %d workers, want 30", n)
 		}
+		var one web.QueueRequestView
+		getJSON(t, c, u+"/api/queue/"+q.Requests[1].ID, &one)
+		if one.ID != q.Requests[1].ID || len(one.Rejections) != 30 || one.Rejections[0].Worker != "w-0000" {
+			t.Fatalf("request %s: %d rejections, first %+v", one.ID, len(one.Rejections), one.Rejections)
+		}
+		if code := getJSON(t, c, u+"/api/queue/no-such-request", nil); code != http.StatusNotFound {
+			t.Fatalf("unknown request: %d, want 404", code)
+		}
 	})
 }
 

@@ -182,3 +182,31 @@ func groupReasons(rs []Rejection) []ReasonGroup {
 	}
 	return out
 }
+
+// QueueRequestView is one waiting request with every worker's reason for not taking it, sorted by worker.
+type QueueRequestView struct {
+	QueueRow
+	Rejections []Rejection `json:"rejections"`
+}
+
+func (s *Server) queueRequest(r *http.Request) (any, error) {
+	id := r.PathValue("id")
+	q, err := s.src.Queue(r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("reading scheduler queue: %w", err)
+	}
+	for _, req := range q {
+		if req.ID != id {
+			continue
+		}
+		rej := append([]Rejection(nil), req.Rejections...)
+		sort.Slice(rej, func(i, j int) bool { return rej[i].Worker < rej[j].Worker })
+		if rej == nil {
+			rej = []Rejection{}
+		}
+		now := s.now()
+		return QueueRequestView{QueueRow: QueueRow{ID: req.ID, Task: req.Task, Sector: req.Sector, Priority: req.Priority,
+			Queued: req.Queued, WaitSec: now.Sub(req.Queued).Seconds(), Reasons: groupReasons(req.Rejections)}, Rejections: rej}, nil
+	}
+	return nil, fmt.Errorf("queued request %q: %w (it may have been scheduled)", id, ErrNotFound)
+}

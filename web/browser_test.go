@@ -207,7 +207,9 @@ func TestBrowser(t *testing.T) {
 	t.Run("storage and queue", func(t *testing.T) {
 		run(t, view("storage"), chromedp.WaitVisible("#st-table tbody tr[data-id]"))
 		screenshot(t, ctx, dir, "06-storage")
-		run(t, view("queue"), chromedp.WaitVisible("#qu-table tbody tr[data-id] .reason"))
+		run(t, view("queue"), chromedp.WaitVisible("#qu-table tbody tr[data-id] .reason"),
+			chromedp.Click("#qu-table tbody tr:first-child .per-worker-toggle summary"),
+			wait(`document.querySelectorAll('#qu-table tbody tr:first-child .per-worker tr').length === 24`))
 		screenshot(t, ctx, dir, "07-queue")
 	})
 	t.Run("light theme", func(t *testing.T) {

@@ -112,6 +112,7 @@ func (s *Server) routes() error {
 	s.mux.Handle("GET /api/sectors/{id}/events", s.requireRead(apiFunc(s.sectorEvents)))
 	s.mux.Handle("GET /api/storage", s.requireRead(apiFunc(s.storage)))
 	s.mux.Handle("GET /api/queue", s.requireRead(apiFunc(s.queue)))
+	s.mux.Handle("GET /api/queue/{id}", s.requireRead(apiFunc(s.queueRequest)))
 	s.mux.Handle("GET /api/events", s.requireRead(http.HandlerFunc(s.events)))
 	s.mux.Handle("/", s.requireRead(http.NotFoundHandler()))
 	return nil

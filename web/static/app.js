@@ -419,10 +419,25 @@
       h('b', { text: num(g.count) + ' ×' }), ' ', g.reason, h('span', { text: ' — ' + g.workers.slice(0, 3).join(', ') + (g.count > 3 ? ', …' : '') }));
     clear($('#qu-table tbody'), d.requests.length ? d.requests.map((r) => h('tr', { data: { id: r.id } },
       h('td', null, tagEl(r.task)), h('td', { class: 'mono', text: r.sector }),
-      h('td', { class: 'num', text: dur((now() - ms(r.queued)) / 1000) }),
+      h('td', { class: 'num waited', data: { queued: ms(r.queued) }, text: dur((now() - ms(r.queued)) / 1000) }),
       h('td', null, h('div', { class: 'reasons' }, r.reasons.slice(0, 3).map(reason),
-        r.reasons.length > 3 ? h('details', null, h('summary', { text: `${r.reasons.length - 3} more reasons` }), r.reasons.slice(3).map(reason)) : null)))) :
+        r.reasons.length > 3 ? h('details', null, h('summary', { text: `${r.reasons.length - 3} more reasons` }), r.reasons.slice(3).map(reason)) : null,
+        perWorker(r))))) :
       h('tr', null, h('td', { class: 'empty', colspan: 4, text: 'The queue is empty.' })));
+  }
+
+  // perWorker is a collapsed list of every worker's reason for one request, fetched when opened.
+  function perWorker(r) {
+    const box = h('div', { class: 'per-worker' });
+    const d = h('details', { class: 'per-worker-toggle' }, h('summary', { text: 'reasons per worker' }), box);
+    d.addEventListener('toggle', () => {
+      if (!d.open || box.childElementCount) return;
+      api(`/api/queue/${encodeURIComponent(r.id)}`).then((v) => {
+        clear(box, h('table', { class: 'mini' }, h('tbody', null, v.rejections.map((x) => h('tr', null,
+          h('td', { class: 'mono', text: x.worker }), h('td', { text: x.reason }))))));
+      }, (err) => clear(box, h('span', { class: 'muted', text: String(err.message || err) })));
+    });
+    return d;
   }
 
   // ---------- routing and live updates ----------
@@ -451,9 +466,12 @@
       S.ov = o; skew = ms(o.time) - Date.now();
       live.textContent = 'live · ' + clock(ms(o.time));
       if (S.view === 'overview') renderOverview();
-      if (S.view === 'sectors') renderSectorStates();
+      if (S.view === 'sectors') renderSectors(); // refreshes the counts and the rows' ages
+      if (S.view === 'workers') renderWorkers(); // the jobs' ages
       if (S.view === 'timeline' && !S.tl.to) renderTimeline();
-      if (S.view === 'queue') renderQueue();
+      if (S.view === 'queue') { // only the ages: a re-render would close the open per-worker lists
+        document.querySelectorAll('#qu-table td.waited').forEach((td) => { td.textContent = dur((now() - +td.dataset.queued) / 1000); });
+      }
     });
     on('sector', onSector);
     on('job', (c) => {
