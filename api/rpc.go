@@ -20,6 +20,7 @@ const Namespace = "Sealfleet"
 func ManagerHandler(m Manager, verify VerifyFunc) http.Handler {
 	var p ManagerStruct
 	auth.PermissionedProxy(AllPermissions, DefaultPerms, m, &p.Internal)
+	codeErrors(&p.Internal)
 	return rpcHandler(&p, verify)
 }
 
@@ -27,6 +28,7 @@ func ManagerHandler(m Manager, verify VerifyFunc) http.Handler {
 func WorkerHandler(w Worker, verify VerifyFunc) http.Handler {
 	var p WorkerStruct
 	auth.PermissionedProxy(AllPermissions, DefaultPerms, w, &p.Internal)
+	codeErrors(&p.Internal)
 	return rpcHandler(&p, verify)
 }
 
@@ -57,7 +59,7 @@ func (o ClientOptions) jsonrpcOpts() []jsonrpc.Option {
 	if o.NoReconnect {
 		out = append(out, jsonrpc.WithNoReconnect())
 	}
-	out = append(out, jsonrpc.WithReconnectBackoff(100*time.Millisecond, 5*time.Second))
+	out = append(out, jsonrpc.WithReconnectBackoff(100*time.Millisecond, 5*time.Second), jsonrpc.WithErrors(rpcErrors()))
 	return out
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,6 +25,11 @@ func (*fakeManager) Version(context.Context) (string, error) { return Version, n
 
 func (*fakeManager) WorkerJobs(context.Context) (map[uuid.UUID][]storiface.WorkerJob, error) {
 	return map[uuid.UUID][]storiface.WorkerJob{uuid.Nil: {{Task: storiface.TTPreCommit1}}}, nil
+}
+
+// Abort fails with a coded error, wrapped, to test that the code crosses the wire.
+func (*fakeManager) Abort(context.Context, storiface.CallID) error {
+	return fmt.Errorf("abort: %w", storiface.Errf(storiface.ErrCallAborted, "call gone"))
 }
 
 func secretFor(t *testing.T, b byte) []byte {
@@ -92,6 +98,13 @@ func TestManagerRPCAuth(t *testing.T) {
 			}
 			if !tc.adminCallOK && tc.versionOK && !strings.Contains(err.Error(), "missing permission") {
 				t.Fatalf("WorkerJobs error %q does not say the permission is missing", err)
+			}
+			// A coded error keeps its code across the wire.
+			if tc.adminCallOK {
+				err := c.Abort(ctx, storiface.UndefCall)
+				if storiface.CodeOf(err) != storiface.ErrCallAborted || !strings.Contains(err.Error(), "call gone") {
+					t.Fatalf("Abort error %v has code %v, want %v", err, storiface.CodeOf(err), storiface.ErrCallAborted)
+				}
 			}
 			// A method the server does not implement reports it, not a panic.
 			if tc.adminCallOK {

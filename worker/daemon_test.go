@@ -58,9 +58,7 @@ func startManager(t *testing.T, addr string, d *db.DB, secret []byte) *managerPr
 		t.Fatal(err)
 	}
 	lst := &trackingListener{Listener: raw}
-	mux := http.NewServeMux()
-	mux.Handle(api.RPCPath, api.ManagerHandler(m, api.Verifier(secret)))
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: m.Handler(nil, nil)}
 	go srv.Serve(lst)
 	p := &managerProc{m: m, addr: lst.Addr().String()}
 	p.stop = func() {

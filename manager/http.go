@@ -1,0 +1,22 @@
+package manager
+
+import (
+	"net/http"
+
+	"sealfleet/api"
+	"sealfleet/stores"
+)
+
+// Handler returns the manager node's HTTP surface: the Manager API at /rpc/v0 (HTTP and WebSocket, tokens
+// checked with the manager's secret) and, when local is given, the node's sector files at /remote for admin
+// tokens. allocated may be nil (every unsealed file is treated as fully allocated). `sealfleet run` mounts it
+// next to its own handlers (metrics, dashboard).
+func (m *Manager) Handler(local *stores.Local, allocated stores.AllocatedFunc) http.Handler {
+	verify := api.Verifier(m.deps.Secret)
+	mux := http.NewServeMux()
+	mux.Handle(api.RPCPath, api.ManagerHandler(m, verify))
+	if local != nil {
+		mux.Handle("/remote/", stores.NewFetchHandler(local, api.Authorize(verify, api.PermAdmin), allocated))
+	}
+	return mux
+}
