@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // hub fans encoded server-sent events out to the connected streams. A stream that cannot keep up loses events
@@ -96,6 +97,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.hub.remove(c)
 	rc := http.NewResponseController(w)
+	// a stream lives for as long as the page is open: lift the server's write timeout for this response
+	// (an error only means the writer has no deadline to lift)
+	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
