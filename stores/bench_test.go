@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -147,6 +149,58 @@ func BenchmarkFetch512MiB(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+}
+
+// BenchmarkFetchInterleaved512MiB runs, in each iteration, a local copy, a remote fetch and a read/write copy of
+// the same 512 MiB file, so the three share the machine's load (the figures of separate sub-benchmarks drift
+// apart on a shared machine). It reports the throughputs and the ratios remote/local (time of the local copy
+// over time of the fetch; ≥ 1 means the fetch is as fast).
+func BenchmarkFetchInterleaved512MiB(b *testing.B) {
+	ctx := context.Background()
+	idx, _, _ := newTestIndex(b)
+	src := newTestNode(b, idx, LocalStorageMeta{ID: "src", Weight: 10, CanStore: true})
+	dst := newTestNode(b, idx, LocalStorageMeta{ID: "dst", Weight: 10, CanSeal: true})
+	srcName := src.put(b, "src", storiface.FTSealed, map[string][]byte{"": pattern(benchFileSize, 9)}, true)
+	ref := storiface.SectorRef{ID: sec1, ProofType: abi.RegisteredSealProof_StackedDrg512MiBV1_1}
+	dstRoot, _ := dst.local.root("dst")
+	to := filepath.Join(dstRoot, "sealed", "copy")
+	buf := make([]byte, copyBufSize)
+	for _, streams := range []int{1, DefaultStreams} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			remote := NewRemote(dst.local, idx, RemoteOptions{Auth: http.Header{"Authorization": {testToken}}, Streams: streams, Logger: testLogger})
+			steps := []func() error{
+				func() error { return copyFile(srcName, to) },
+				func() error {
+					_, _, err := remote.AcquireSector(ctx, ref, storiface.FTSealed, 0, storiface.PathSealing, storiface.AcquireCopy)
+					return err
+				},
+				func() error { return readWriteCopy(srcName, to, buf) },
+			}
+			var took [3]time.Duration
+			n := 0
+			for b.Loop() {
+				for k := range steps { // rotate the order so no step always follows the same one
+					step := (k + n) % len(steps)
+					t0 := time.Now()
+					if err := steps[step](); err != nil {
+						b.Fatal(err)
+					}
+					took[step] += time.Since(t0)
+					os.Remove(to)
+				}
+				n++
+				if err := dst.local.Remove(ctx, sec1, storiface.FTSealed, false, []storiface.ID{"src"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			mbps := func(d time.Duration) float64 { return float64(n) * benchFileSize / 1e6 / d.Seconds() }
+			b.ReportMetric(mbps(took[1]), "fetch-MB/s")
+			b.ReportMetric(mbps(took[0]), "copy-MB/s")
+			b.ReportMetric(mbps(took[2]), "readwrite-MB/s")
+			b.ReportMetric(took[0].Seconds()/took[1].Seconds(), "fetch/copy")
+			b.ReportMetric(took[2].Seconds()/took[1].Seconds(), "fetch/readwrite")
+		})
+	}
 }
 
 // readWriteCopy copies through a user-space buffer and syncs (no copy_file_range).
