@@ -14,9 +14,13 @@ import (
 // noResult is the result type of calls that return only an error.
 type noResult struct{}
 
+// tmpSuffix marks a file being written; sector names never end with it, so a path scan never declares one.
+const tmpSuffix = ".sealfleet-tmp"
+
 // acquire makes the existing types of sector local and allocates new paths for the allocate types, reserving
-// their space. finish(ok) declares the allocated files in the index when ok, deletes them otherwise, and releases
-// the reservation: a file is known to the cluster only once fully written.
+// their space. The allocated files are written under temporary names (<name>.sealfleet-tmp). finish(ok) renames
+// them into place and declares them in the index when ok, deletes them otherwise, and releases the reservation:
+// a file is known to the cluster only once fully written.
 func (l *LocalWorker) acquire(ctx context.Context, sector storiface.SectorRef, existing, allocate storiface.SectorFileType,
 	ptype storiface.PathType) (storiface.SectorPaths, func(ok bool) error, error) {
 	paths, ids, err := l.deps.Store.AcquireSector(ctx, sector, existing, allocate, ptype, storiface.AcquireMove)
@@ -25,8 +29,16 @@ func (l *LocalWorker) acquire(ctx context.Context, sector storiface.SectorRef, e
 	}
 	release, err := l.deps.Store.Reserve(ctx, sector, allocate, ids, ptype)
 	if err != nil {
-		removeAllocated(paths, allocate)
 		return paths, nil, storiface.Errf(storiface.ErrTempAllocateSpace, "reserving %s for %s: %v", allocate, sector, err)
+	}
+	final := paths
+	for _, t := range allocate.All() {
+		tmp := final.PathByType(t) + tmpSuffix
+		if err := os.RemoveAll(tmp); err != nil { // a leftover of an earlier attempt
+			release()
+			return paths, nil, fmt.Errorf("clearing %s: %w", tmp, err)
+		}
+		paths.SetPathByType(t, tmp)
 	}
 	finish := func(ok bool) error {
 		defer release()
@@ -35,6 +47,10 @@ func (l *LocalWorker) acquire(ctx context.Context, sector storiface.SectorRef, e
 			return nil
 		}
 		for _, t := range allocate.All() {
+			if err := replace(paths.PathByType(t), final.PathByType(t)); err != nil {
+				removeAllocated(paths, allocate)
+				return fmt.Errorf("moving %s of %s into place: %w", t, sector, err)
+			}
 			id := storiface.ID(ids.PathByType(t))
 			if err := l.deps.Index.StorageDeclareSector(ctx, id, sector.ID, t, true); err != nil {
 				return fmt.Errorf("declaring %s of %s in %s: %w", t, sector, id, err)
@@ -43,6 +59,18 @@ func (l *LocalWorker) acquire(ctx context.Context, sector storiface.SectorRef, e
 		return nil
 	}
 	return paths, finish, nil
+}
+
+// replace renames tmp to final, removing an undeclared leftover at final first. A missing tmp (the backend wrote
+// nothing for the type) is an error: every allocated type must be produced.
+func replace(tmp, final string) error {
+	if _, err := os.Stat(tmp); err != nil {
+		return fmt.Errorf("the call produced no %s: %w", tmp, err)
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return err
+	}
+	return os.Rename(tmp, final)
 }
 
 func removeAllocated(paths storiface.SectorPaths, allocate storiface.SectorFileType) {

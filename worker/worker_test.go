@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -395,5 +397,32 @@ func TestParseMeminfo(t *testing.T) {
 	res, err := DetectResources(context.Background())
 	if err != nil || res.CPUs == 0 {
 		t.Fatalf("DetectResources = %+v, %v", res, err)
+	}
+}
+
+func TestFailedCallLeavesNothingDeclaredOrWritten(t *testing.T) {
+	r := newRig(t)
+	release := r.backend.Hold("AddPiece")
+	defer release()
+	w := r.worker(t, r.ret)
+	id, err := w.AddPiece(r.ctx, testSector, nil, abi.PaddedPieceSize(2048).Unpadded(), storiface.PieceData{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-r.backend.Entered
+	if err := w.AbortCall(r.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitAcked(t, r.ret, id); got.Err == nil {
+		t.Fatal("aborted AddPiece succeeded")
+	}
+	if r.idx.Declared(testSector.ID, storiface.FTUnsealed) {
+		t.Fatal("unsealed file of a failed AddPiece is declared")
+	}
+	final := storiface.SectorPathIn(filepath.Join(r.store.Root, string(workertest.SealPathID)), storiface.FTUnsealed, testSector.ID)
+	for _, p := range []string{final, final + tmpSuffix} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Fatalf("%s left behind (stat err %v)", p, err)
+		}
 	}
 }
