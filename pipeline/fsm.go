@@ -87,7 +87,7 @@ func (p *Pipeline) stepPacking(ctx context.Context, r *runner, sec *sector) erro
 	if err != nil {
 		return fmt.Errorf("drawing ticket: %w", err)
 	}
-	return p.commit(ctx, sec.Number, r.gen, Packing, "", to(PreCommit1, func(s *sector) error {
+	return p.commit(ctx, sec.Number, r.gen, Packing, "ticket drawn", to(PreCommit1, func(s *sector) error {
 		s.Ticket = abi.SealRandomness(ticket)
 		return nil
 	}))
@@ -266,7 +266,8 @@ func (p *Pipeline) stepPreCommit2(ctx context.Context, r *runner, sec *sector) e
 		return fmt.Errorf("PreCommit2: sealer CommD %s differs from the pieces' CommD %s "+
 			"(check the unsealed data; update-state %d PreCommit1 redoes PC1)", cids.Unsealed, want, sec.Number)
 	}
-	return p.commit(ctx, sec.Number, r.gen, PreCommit2, "", to(WaitSeed, func(s *sector) error {
+	msg := fmt.Sprintf("CommD %s CommR %s", cids.Unsealed, cids.Sealed)
+	return p.commit(ctx, sec.Number, r.gen, PreCommit2, msg, to(WaitSeed, func(s *sector) error {
 		s.CommD, s.CommR = cids.Unsealed, cids.Sealed
 		s.SeedAt = p.clock.Now().Add(p.cfg.WaitSeedDelay)
 		return nil
@@ -283,7 +284,7 @@ func (p *Pipeline) stepWaitSeed(ctx context.Context, r *runner, sec *sector) err
 	if err != nil {
 		return fmt.Errorf("drawing seed: %w", err)
 	}
-	return p.commit(ctx, sec.Number, r.gen, WaitSeed, "", to(Commit1, func(s *sector) error {
+	return p.commit(ctx, sec.Number, r.gen, WaitSeed, "seed drawn", to(Commit1, func(s *sector) error {
 		s.Seed = abi.InteractiveSealRandomness(seed)
 		return nil
 	}))
