@@ -100,7 +100,9 @@ func (p *Pipeline) admit(ctx context.Context, r *runner, sec *sector) error {
 	freed := p.slotFreed
 	p.mu.Unlock()
 	capacity := abi.PaddedPieceSize(p.cfg.sectorSize()).Unpadded()
-	err := p.commit(ctx, sec.Number, r.gen, Packing, "", func(s *sector) error {
+	msg := fmt.Sprintf("sealing slot taken; %d zero filler piece(s) planned",
+		len(fillers(sec.Used().Padded(), capacity.Padded())))
+	err := p.commit(ctx, sec.Number, r.gen, Packing, msg, func(s *sector) error {
 		if !p.slotFreeLocked(s.Number) {
 			return errNoSlot
 		}
