@@ -49,6 +49,7 @@ type Index struct {
 
 	mu      sync.RWMutex // guards stores, sectors and SQL writes (so SQL and memory change in the same order)
 	stores  map[storiface.ID]*storeEntry
+	order   []*storeEntry // every path, best allocation score first (see reorder)
 	sectors map[abi.SectorID][]declEntry
 }
 
@@ -145,6 +146,7 @@ func (i *Index) load(ctx context.Context) error {
 		}
 		e.setInfo(e.info)
 		i.stores[storiface.ID(id)] = e
+		i.reorder(e)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("loading storage paths: %w", err)
@@ -262,6 +264,7 @@ func (i *Index) StorageAttach(ctx context.Context, si storiface.StorageInfo, st 
 	e.setInfo(merged)
 	e.stat = st
 	e.lastHeartbeat, e.heartbeatErr = now, ""
+	i.reorder(e)
 	return nil
 }
 
@@ -305,6 +308,7 @@ func (i *Index) StorageDetach(ctx context.Context, id storiface.ID, u string) er
 		}
 	}
 	delete(i.stores, id)
+	i.unorder(e)
 	i.log.Warn("storage path detached", "id", id, "declarations", e.files)
 	return nil
 }
@@ -343,6 +347,7 @@ func (i *Index) StorageReportHealth(ctx context.Context, id storiface.ID, r stor
 		return fmt.Errorf("health report for %s: %w", id, ErrStorageNotFound)
 	}
 	e.stat, e.heartbeatErr, e.lastHeartbeat = r.Stat, r.Err, i.now()
+	i.reorder(e)
 	return nil
 }
 
