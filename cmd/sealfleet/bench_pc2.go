@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,7 +32,10 @@ var benchPC2Cmd = &cli.Command{
 		if err != nil {
 			return err
 		}
-		res, err := porep.BenchPC2(cctx.Context, proof, cctx.String("tmp-dir"), cctx.String("parents-cache"))
+		// Interrupting stops the run and removes its temporary sector.
+		ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		res, err := porep.BenchPC2(ctx, proof, cctx.String("tmp-dir"), cctx.String("parents-cache"))
 		if err != nil {
 			return err
 		}
