@@ -5,56 +5,31 @@ import (
 	"math/bits"
 )
 
-// chacha8Rng reproduces rand_chacha 0.3's ChaCha8Rng::from_seed as rand 0.8 draws from it (the versions
-// rust-fil-proofs' Cargo.lock pins): the keystream of ChaCha with 8 rounds, the 32-byte seed as key, a 64-bit
-// block counter starting at 0 in words 12–13 and a zero 64-bit stream id in words 14–15, consumed as a stream of
-// little-endian u32 words. rand_core's BlockRng::next_u64 takes two consecutive words of that stream, low word
-// first (also across a buffer refill), so a u64 draw is w[i] | w[i+1]<<32. rand's `gen::<u64>()` is next_u64.
-//
-// Blocks are computed one at a time on demand; rand_chacha computes four at once, which yields the same stream.
-type chacha8Rng struct {
-	key     [8]uint32
-	counter uint64
-	block   [16]uint32
-	idx     int // next unread word of block; 16 = exhausted
-}
+// The DRG draws from rand_chacha 0.3's ChaCha8Rng::from_seed as rand 0.8 uses it (the versions rust-fil-proofs'
+// Cargo.lock pins): the keystream of ChaCha with 8 rounds, the 32-byte seed as key, a 64-bit block counter
+// starting at 0 in words 12–13 and a zero 64-bit stream id in words 14–15, consumed as a stream of little-endian
+// u32 words. rand_core's BlockRng::next_u64 takes two consecutive words of that stream, low word first (also
+// across a buffer refill), and rand's `gen::<u64>()` is next_u64. The DRG uses `gen::<u64>() % n` (no
+// rejection sampling), so ten draws need exactly the first 20 words. chacha_test.go keeps a word-at-a-time
+// model of the generator that checks drgDraws.
 
-// chachaConst is "expand 32-byte k" as four little-endian words.
-var chachaConst = [4]uint32{0x61707865, 0x3320646e, 0x79622d32, 0x6b206574}
-
-// newChaCha8Rng seeds the generator like ChaCha8Rng::from_seed.
-func newChaCha8Rng(seed *[32]byte) chacha8Rng {
-	var r chacha8Rng
-	r.reset(seed)
-	return r
-}
-
-// reset reseeds r in place (no allocation).
-func (r *chacha8Rng) reset(seed *[32]byte) {
-	for i := range r.key {
-		r.key[i] = binary.LittleEndian.Uint32(seed[4*i:])
+// drgDraws returns the first ten u64 draws of ChaCha8Rng::from_seed(seed) — all the DRG needs per node — from
+// the first 20 words of the keystream (two blocks), without the word-at-a-time generator.
+func drgDraws(seed *[32]byte) [2 * (BaseDegree - 1)]uint64 {
+	var key [8]uint32
+	for i := range key {
+		key[i] = binary.LittleEndian.Uint32(seed[4*i:])
 	}
-	r.counter = 0
-	r.idx = 16
-}
-
-// nextU32 returns the next word of the keystream.
-func (r *chacha8Rng) nextU32() uint32 {
-	if r.idx == 16 {
-		chachaBlock(&r.key, r.counter, 0, 4, &r.block)
-		r.counter++
-		r.idx = 0
+	var b0, b1 [16]uint32
+	chachaBlock(&key, 0, 0, 4, &b0)
+	chachaBlock(&key, 1, 0, 4, &b1)
+	var d [2 * (BaseDegree - 1)]uint64
+	for i := 0; i < 8; i++ {
+		d[i] = uint64(b0[2*i+1])<<32 | uint64(b0[2*i])
 	}
-	w := r.block[r.idx]
-	r.idx++
-	return w
-}
-
-// nextU64 returns two consecutive words, the first as the low half (rand_core BlockRng::next_u64).
-func (r *chacha8Rng) nextU64() uint64 {
-	lo := r.nextU32()
-	hi := r.nextU32()
-	return uint64(hi)<<32 | uint64(lo)
+	d[8] = uint64(b1[1])<<32 | uint64(b1[0])
+	d[9] = uint64(b1[3])<<32 | uint64(b1[2])
+	return d
 }
 
 // chachaBlock computes one ChaCha block (djb layout: 64-bit counter, 64-bit nonce) with 2·doubleRounds rounds.

@@ -6,6 +6,58 @@ import (
 	"testing"
 )
 
+// chacha8Rng is a word-at-a-time model of rand_chacha 0.3's ChaCha8Rng::from_seed as rand 0.8 draws from it (the versions
+// rust-fil-proofs' Cargo.lock pins): the keystream of ChaCha with 8 rounds, the 32-byte seed as key, a 64-bit
+// block counter starting at 0 in words 12–13 and a zero 64-bit stream id in words 14–15, consumed as a stream of
+// little-endian u32 words. rand_core's BlockRng::next_u64 takes two consecutive words of that stream, low word
+// first (also across a buffer refill), so a u64 draw is w[i] | w[i+1]<<32. rand's `gen::<u64>()` is next_u64.
+//
+// Blocks are computed one at a time on demand; rand_chacha computes four at once, which yields the same stream.
+type chacha8Rng struct {
+	key     [8]uint32
+	counter uint64
+	block   [16]uint32
+	idx     int // next unread word of block; 16 = exhausted
+}
+
+// chachaConst is "expand 32-byte k" as four little-endian words.
+var chachaConst = [4]uint32{0x61707865, 0x3320646e, 0x79622d32, 0x6b206574}
+
+// newChaCha8Rng seeds the generator like ChaCha8Rng::from_seed.
+func newChaCha8Rng(seed *[32]byte) chacha8Rng {
+	var r chacha8Rng
+	r.reset(seed)
+	return r
+}
+
+// reset reseeds r in place (no allocation).
+func (r *chacha8Rng) reset(seed *[32]byte) {
+	for i := range r.key {
+		r.key[i] = binary.LittleEndian.Uint32(seed[4*i:])
+	}
+	r.counter = 0
+	r.idx = 16
+}
+
+// nextU32 returns the next word of the keystream.
+func (r *chacha8Rng) nextU32() uint32 {
+	if r.idx == 16 {
+		chachaBlock(&r.key, r.counter, 0, 4, &r.block)
+		r.counter++
+		r.idx = 0
+	}
+	w := r.block[r.idx]
+	r.idx++
+	return w
+}
+
+// nextU64 returns two consecutive words, the first as the low half (rand_core BlockRng::next_u64).
+func (r *chacha8Rng) nextU64() uint64 {
+	lo := r.nextU32()
+	hi := r.nextU32()
+	return uint64(hi)<<32 | uint64(lo)
+}
+
 func TestChaChaKeystream(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -115,5 +167,21 @@ func TestChaCha8RngWordOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestDRGDrawsMatchRng(t *testing.T) {
+	for s := 0; s < 50; s++ {
+		var seed [32]byte
+		for i := range seed {
+			seed[i] = byte(s*31 + i*i)
+		}
+		r := newChaCha8Rng(&seed)
+		got := drgDraws(&seed)
+		for i, d := range got {
+			if want := r.nextU64(); d != want {
+				t.Fatalf("seed %d draw %d: %016x, rng %016x", s, i, d, want)
+			}
+		}
 	}
 }

@@ -41,3 +41,21 @@ func TestFeistelTableMatchesRoundFunction(t *testing.T) {
 		t.Fatalf("halfBits = %d, want 7", f.halfBits)
 	}
 }
+
+func TestPermute8MatchesPermute(t *testing.T) {
+	for _, n := range []uint64{64 * 8, 1000 * 8, 1 << 27} {
+		f := newFeistel(n, feistelKeys([32]byte{3}))
+		for base := uint64(0); base+8 <= min(n, 1<<16); base += 8 {
+			var idx [ExpDegree]uint64
+			for k := range idx {
+				idx[k] = base + uint64(k)
+			}
+			f.permute8(&idx)
+			for k, got := range idx {
+				if want := f.permute(base + uint64(k)); got != want {
+					t.Fatalf("n=%d index %d: permute8 %d, permute %d", n, base+uint64(k), got, want)
+				}
+			}
+		}
+	}
+}

@@ -51,7 +51,7 @@ func (g *Graph) BaseParents(node uint64, out *[BaseDegree]uint32) {
 	var seed [32]byte
 	copy(seed[:28], g.drgSeed[:])
 	binary.LittleEndian.PutUint32(seed[28:], uint32(node))
-	rng := newChaCha8Rng(&seed)
+	draws := drgDraws(&seed)
 
 	const mPrime = BaseDegree - 1
 	metaNode := node * mPrime
@@ -63,10 +63,10 @@ func (g *Graph) BaseParents(node uint64, out *[BaseDegree]uint32) {
 		predecessor, first = 0, 1
 	}
 	for i := 0; i < mPrime; i++ {
-		bucket := rng.nextU64()%nBuckets + 1
+		bucket := draws[2*i]%nBuckets + 1
 		largest := min(metaNode, uint64(1)<<bucket)
 		smallest := max(2, largest>>1)
-		distance := smallest + rng.nextU64()%(largest-smallest+1)
+		distance := smallest + draws[2*i+1]%(largest-smallest+1)
 		parent := uint32((metaNode - distance) / mPrime)
 		if uint64(parent) == node {
 			parent = uint32(node - 1)
@@ -79,12 +79,16 @@ func (g *Graph) BaseParents(node uint64, out *[BaseDegree]uint32) {
 // ExpanderParents writes the expander parents of node: parent i is permute(8·node + i) / 8, where V1 narrows the
 // permuted index to u32 before dividing (as the reference does) and V1_1 after.
 func (g *Graph) ExpanderParents(node uint64, out *[ExpDegree]uint32) {
+	var t [ExpDegree]uint64
+	for i := range t {
+		t[i] = node*ExpDegree + uint64(i)
+	}
+	g.feistel.permute8(&t)
 	for i := range out {
-		t := g.feistel.permute(node*ExpDegree + uint64(i))
 		if g.cfg.Version == V1 {
-			out[i] = uint32(t) / ExpDegree
+			out[i] = uint32(t[i]) / ExpDegree
 		} else {
-			out[i] = uint32(t / ExpDegree)
+			out[i] = uint32(t[i] / ExpDegree)
 		}
 	}
 }
