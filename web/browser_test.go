@@ -27,6 +27,13 @@ func newBrowser(t *testing.T) context.Context {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("browser tests need %s (apt-get install -y chromium): %v", chromiumPath, err)
 	}
+	// a profile dir of our own: Chromium's helper processes may still write to it for a moment after the
+	// browser exits, which would fail t.TempDir's strict cleanup; it is removed best-effort instead
+	profile, err := os.MkdirTemp("", "sealfleet-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) })
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Flag("headless", true),
@@ -37,14 +44,20 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1440, 900),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	t.Cleanup(cancel)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	// cdproto v0.0.0-20241022 predates some enum values newer Chromium sends; those decode errors are noise
+	errorf := func(format string, args ...any) {
+		if msg := fmt.Sprintf(format, args...); !strings.Contains(msg, "could not unmarshal event") {
+			t.Logf("chromedp: %s", msg)
+		}
+	}
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf), chromedp.WithErrorf(errorf))
 	t.Cleanup(bcancel)
 	if err := chromedp.Run(bctx); err != nil {
 		t.Fatalf("starting %s: %v", chromiumPath, err)

@@ -327,7 +327,7 @@
   function sectorRow(s) {
     return h('tr', { class: 'click' + (s.id === S.sc.sel ? ' sel' : ''), data: { id: s.id }, onclick: () => selectSector(s.id) },
       h('td', { class: 'mono', text: s.id }),
-      h('td', { class: 'state' }, h('span', { class: 'status' + (s.failed ? ' bad' : s.state === 'Proving' ? '' : ' off'), text: s.state })),
+      h('td', { class: 'state' }, h('span', { class: 'status' + (s.failed ? ' bad' : s.state === 'Proving' ? '' : /^Wait/.test(s.state) ? ' off' : ' run'), text: s.state })),
       h('td', { class: 'muted', title: stamp(ms(s.updated)), text: ago(s.updated) }));
   }
   function renderSectors() {
