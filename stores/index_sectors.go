@@ -246,7 +246,7 @@ func (i *Index) sectorInfo(e *storeEntry, suffix string, weight uint64, primary 
 // fetchTargets lists the healthy paths (not already holding the file) that may receive it.
 func (i *Index) fetchTargets(s abi.SectorID, ft storiface.SectorFileType, ssize abi.SectorSize, have []storiface.SectorStorageInfo, allowTo map[string]bool, now time.Time) []storiface.SectorStorageInfo {
 	needSeal, needStore := spaceUse(ft, ssize, storiface.PathSealing), spaceUse(ft, ssize, storiface.PathStorage)
-	var out []storiface.SectorStorageInfo
+	out := make([]storiface.SectorStorageInfo, 0, len(i.order))
 	for _, e := range i.order { // already best first
 		id := e.info.ID
 		pt, need := storiface.PathStorage, needStore
@@ -359,7 +359,13 @@ func (i *Index) StorageBestAlloc(ctx context.Context, allocate storiface.SectorF
 	i.mu.RLock()
 	defer i.mu.RUnlock()
 	now := i.now()
-	out := make([]storiface.StorageInfo, 0, len(i.order))
+	n := 0
+	for _, e := range i.order {
+		if i.check(e, allocate, need, pathType, miner, now, false) == accepted {
+			n++
+		}
+	}
+	out := make([]storiface.StorageInfo, 0, n)
 	for _, e := range i.order { // already best first
 		if i.check(e, allocate, need, pathType, miner, now, false) == accepted {
 			out = append(out, e.info)
