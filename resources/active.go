@@ -43,19 +43,23 @@ func TaskAt(i int) storiface.TaskType {
 // Need is a Resources row resolved for one worker: threads computed for its cores and GPUs, the task type as a
 // dense index. Build it once per (worker, task, proof) with NeedFor and reuse it; it is a small value type.
 type Need struct {
-	Task          int
 	MinMemory     uint64
 	MaxMemory     uint64
 	BaseMinMemory uint64
 	GPU           float64
 	Threads       uint64
-	MaxConcurrent int
+	Task          int32 // dense task index (TaskIndex)
+	MaxConcurrent int32 // 0 = no limit
 }
 
 // NeedFor resolves r for a worker with resources wr.
 func NeedFor(tt storiface.TaskType, r storiface.Resources, wr *storiface.WorkerResources) Need {
-	return Need{Task: TaskIndex(tt), MinMemory: r.MinMemory, MaxMemory: r.MaxMemory, BaseMinMemory: r.BaseMinMemory,
-		GPU: r.GPUUtilization, Threads: Threads(r, wr.CPUs, len(wr.GPUs)), MaxConcurrent: r.MaxConcurrent}
+	mc := r.MaxConcurrent
+	if mc > 1<<30 {
+		mc = 1 << 30
+	}
+	return Need{Task: int32(TaskIndex(tt)), MinMemory: r.MinMemory, MaxMemory: r.MaxMemory, BaseMinMemory: r.BaseMinMemory,
+		GPU: r.GPUUtilization, Threads: Threads(r, wr.CPUs, len(wr.GPUs)), MaxConcurrent: int32(mc)}
 }
 
 // Shortfall says why a set of resources cannot take one more task; Fits means it can.
@@ -158,7 +162,7 @@ func (a *Active) AddAll(b *Active) {
 // against MaxMemory and the worker's own reported use, threads, and fractional GPUs (a GPU task on a worker
 // without GPUs runs on the CPU and is not limited here).
 func (a *Active) CanHandle(n *Need, wr *storiface.WorkerResources, ignoreResources bool) Shortfall {
-	if n.MaxConcurrent > 0 && int(a.Counts[n.Task]) >= n.MaxConcurrent {
+	if n.MaxConcurrent > 0 && a.Counts[n.Task] >= n.MaxConcurrent {
 		return ShortMaxConcurrent
 	}
 	if ignoreResources {

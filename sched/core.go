@@ -296,7 +296,8 @@ func (c *Core) PrepareDone(id uuid.UUID, err error) error {
 	ns := h.need(r.key)
 	c.releaseClaims(r)
 	if err != nil {
-		h.preparing.Free(&ns.prep)
+		prep := ns.prepNeed()
+		h.preparing.Free(&prep)
 		h.committed.Free(&ns.need)
 		r.state = StateDone
 		delete(c.reqs, id)
@@ -314,7 +315,8 @@ func (c *Core) PrepareDone(id uuid.UUID, err error) error {
 func (c *Core) run(r *Request) {
 	h := r.worker
 	ns := h.need(r.key)
-	h.preparing.Free(&ns.prep)
+	prep := ns.prepNeed()
+	h.preparing.Free(&prep)
 	h.active.Add(&ns.need)
 	if h.reservedBy == r {
 		h.reservedBy = nil

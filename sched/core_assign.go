@@ -268,12 +268,14 @@ func (c *Core) start(r *Request) {
 	h.committed.Add(&ns.need)
 	r.started = c.now
 	if r.HasPrepare {
-		h.preparing.Add(&ns.prep)
+		prep := ns.prepNeed()
+		h.preparing.Add(&prep)
 		r.state = StatePreparing
 		c.actions = append(c.actions, Action{Kind: ActPrepare, Req: r, Worker: h.ID})
 	} else {
 		c.releaseClaims(r)
-		h.preparing.Add(&ns.prep) // run frees it again: keeps one code path for both kinds
+		prep := ns.prepNeed()
+		h.preparing.Add(&prep) // run frees it again: keeps one code path for both kinds
 		c.run(r)
 	}
 	h.changed()

@@ -12,35 +12,35 @@ import (
 // WorkerHandle is the core's view of one worker: what it reported (info, task types, paths) and the resources
 // its tasks hold. Selectors read it through the exported methods; only the core changes it.
 type WorkerHandle struct {
-	ID      storiface.WorkerID
-	Info    storiface.WorkerInfo
-	Enabled bool
+	// Hot fields first: re-ranking a worker in a candidate heap reads these, and the pass touches thousands of
+	// handles, so keeping them on few cache lines matters.
+	version  uint64 // bumped on every change to the resource state
+	loadAt   uint64
+	load     float64 // assigner load figure, valid when loadAt == version
+	tiebreak uint64
+	idx      int // position in Core.handles
+	core     *Core
+	Enabled  bool
+	removed  bool
+	tasks    [resources.MaxTaskTypes]bool
+	waiting  int // tasks in windows (and the reservation slot)
+	windows  []window
 
-	tasks   [resources.MaxTaskTypes]bool
+	reservedBy *Request // a starved request holding a reservation here
+	Info       storiface.WorkerInfo
+
+	committed resources.Active // needs of every started task: preparing, prepared (staged) and running
+	windowSum resources.Active // sum of the windows' allocations
+	active    resources.Active // running tasks only: the budget a task's work starts against
+	preparing resources.Active // prep needs of preparing and staged tasks: the budget prepare steps start against
+	staged    []*Request       // prepared, waiting for room in active
+
+	ID      storiface.WorkerID
 	taskSet map[storiface.TaskType]struct{}
 	paths   []storiface.StoragePath
 	pathIDs map[storiface.ID]struct{}
 	table   resources.Table // effective table: the core's default overlaid with the worker's own rows
-
-	idx      int // position in Core.handles
-	tiebreak uint64
-	version  uint64 // bumped on every change to the resource state
-	pass     uint64 // the core's pass counter, for selectors that memoize per pass
-
-	committed resources.Active // needs of every started task: preparing, prepared (staged) and running
-	active    resources.Active // running tasks only: the budget a task's work starts against
-	preparing resources.Active // prep needs of preparing and staged tasks: the budget prepare steps start against
-	staged    []*Request       // prepared, waiting for room in active
-	windows   []window
-	windowSum resources.Active // sum of the windows' allocations
-	waiting   int              // tasks in windows (and the reservation slot)
-
-	reservedBy *Request // a starved request holding a reservation here
-	load       float64  // assigner load figure, valid when loadAt == version
-	loadAt     uint64
-
-	core    *Core
-	removed bool
+	pass    uint64          // the core's pass counter, for selectors that memoize per pass
 }
 
 type window struct {
@@ -48,10 +48,20 @@ type window struct {
 	todo  []*Request
 }
 
+// needSlot is one worker's resolved needs for one request key, sized to one cache line: the prepare step's need
+// is the work's need with the prep type's task index and MaxConcurrent (prepNeed).
 type needSlot struct {
-	ok   bool
-	need resources.Need
-	prep resources.Need
+	need     resources.Need
+	prepTask int16
+	prepMax  int16
+	ok       bool
+}
+
+// prepNeed returns the need the prepare step accounts in the preparing budget.
+func (s *needSlot) prepNeed() resources.Need {
+	p := s.need
+	p.Task, p.MaxConcurrent = int32(s.prepTask), int32(s.prepMax)
+	return p
 }
 
 // TaskTypes returns the task types the worker accepts. The map is shared: do not modify it.
@@ -161,12 +171,11 @@ func (h *WorkerHandle) need(k int) *needSlot {
 		key := h.core.keys[k]
 		wr := &h.Info.Resources
 		s.need = resources.NeedFor(key.task, h.table.Spec(key.task, key.spt), wr)
-		s.prep = s.need
+		s.prepTask, s.prepMax = int16(s.need.Task), int16(min(s.need.MaxConcurrent, 1<<14))
 		if key.prep != "" && key.prep != key.task {
 			// As the reference's PrepResourceSpec: the work's resources, limited by the prep type's MaxConcurrent.
 			pr := h.table.Spec(key.prep, key.spt)
-			s.prep.Task = resources.TaskIndex(key.prep)
-			s.prep.MaxConcurrent = pr.MaxConcurrent
+			s.prepTask, s.prepMax = int16(resources.TaskIndex(key.prep)), int16(min(pr.MaxConcurrent, 1<<14))
 		}
 		s.ok = true
 	}
@@ -209,8 +218,7 @@ func (h *WorkerHandle) startBudget(self *Request) resources.Active {
 // could start on the worker now, and the shortfall if not.
 func (h *WorkerHandle) canStart(k int, self *Request) resources.Shortfall {
 	ns := h.need(k)
-	if h.core.keys[k].prep != "" && ns.prep.MaxConcurrent > 0 &&
-		int(h.preparing.Counts[ns.prep.Task]) >= ns.prep.MaxConcurrent {
+	if h.core.keys[k].prep != "" && ns.prepMax > 0 && h.preparing.Counts[ns.prepTask] >= int32(ns.prepMax) {
 		return resources.ShortMaxConcurrent
 	}
 	if h.reservedBy == nil || h.reservedBy == self {
@@ -237,10 +245,11 @@ func (h *WorkerHandle) windowFor(k int) (int, resources.Shortfall) {
 // MaxConcurrent and the preparing budget (which also holds prepared tasks waiting to run, as in the reference).
 func (h *WorkerHandle) canPrepare(k int) resources.Shortfall {
 	ns := h.need(k)
-	if ns.prep.MaxConcurrent > 0 && int(h.preparing.Counts[ns.prep.Task]) >= ns.prep.MaxConcurrent {
+	if ns.prepMax > 0 && h.preparing.Counts[ns.prepTask] >= int32(ns.prepMax) {
 		return resources.ShortMaxConcurrent
 	}
-	return h.preparing.CanHandle(&ns.prep, &h.Info.Resources, h.Info.IgnoreResources)
+	prep := ns.prepNeed()
+	return h.preparing.CanHandle(&prep, &h.Info.Resources, h.Info.IgnoreResources)
 }
 
 // canRun reports whether the work of a request with key k could start now against the running tasks, leaving
