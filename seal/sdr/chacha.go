@@ -13,6 +13,9 @@ import (
 // rejection sampling), so ten draws need exactly the first 20 words. chacha_test.go keeps a word-at-a-time
 // model of the generator that checks drgDraws.
 
+// chachaConst is "expand 32-byte k" as four little-endian words.
+var chachaConst = [4]uint32{0x61707865, 0x3320646e, 0x79622d32, 0x6b206574}
+
 // drgDraws returns the first ten u64 draws of ChaCha8Rng::from_seed(seed) — all the DRG needs per node — from
 // the first 20 words of the keystream (two blocks), without the word-at-a-time generator.
 func drgDraws(seed *[32]byte) [2 * (BaseDegree - 1)]uint64 {

@@ -20,9 +20,6 @@ type chacha8Rng struct {
 	idx     int // next unread word of block; 16 = exhausted
 }
 
-// chachaConst is "expand 32-byte k" as four little-endian words.
-var chachaConst = [4]uint32{0x61707865, 0x3320646e, 0x79622d32, 0x6b206574}
-
 // newChaCha8Rng seeds the generator like ChaCha8Rng::from_seed.
 func newChaCha8Rng(seed *[32]byte) chacha8Rng {
 	var r chacha8Rng
