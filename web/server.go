@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -94,7 +95,14 @@ func (s *Server) routes() error {
 	if err != nil {
 		return fmt.Errorf("embedded assets: %w", err)
 	}
-	files := http.FileServerFS(static)
+	fileServer := http.FileServerFS(static)
+	files := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") { // no directory listings
+			http.NotFound(w, r)
+			return
+		}
+		fileServer.ServeHTTP(w, r)
+	})
 	// public: the login page and the assets it uses
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)

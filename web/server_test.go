@@ -191,6 +191,9 @@ func TestAuth_Login(t *testing.T) {
 			if code := getJSON(t, c, f.http.URL+"/api/overview", nil); code != http.StatusOK {
 				t.Fatalf("overview after login: %d", code)
 			}
+			if code := getJSON(t, c, f.http.URL+"/static/", nil); code != http.StatusNotFound {
+				t.Fatalf("GET /static/: %d, want 404 (no listing)", code)
+			}
 			resp, err := c.Get(f.http.URL + "/")
 			if err != nil {
 				t.Fatal(err)
