@@ -456,7 +456,12 @@
   function connect() {
     const live = $('#live');
     const es = new EventSource('/api/events');
-    es.onopen = () => { live.className = 'live on'; live.textContent = 'live'; };
+    let opened = false;
+    es.onopen = () => {
+      live.className = 'live on'; live.textContent = 'live';
+      if (opened) show(S.view); // reconnected: changes may have been missed while away
+      opened = true;
+    };
     es.onerror = () => {
       live.className = 'live off'; live.textContent = 'reconnecting';
       if (es.readyState === EventSource.CLOSED) { api('/api/overview').then(() => setTimeout(connect, 3000), report); }
