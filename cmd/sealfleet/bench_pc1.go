@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -27,7 +29,10 @@ var benchPC1Cmd = &cli.Command{
 		if err != nil {
 			return err
 		}
-		res, err := sdr.BenchPC1(cctx.Context, cfg, cctx.String("parents-cache"), cctx.String("tmp-dir"))
+		// Interrupting stops labeling and removes the temporary layers.
+		ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		res, err := sdr.BenchPC1(ctx, cfg, cctx.String("parents-cache"), cctx.String("tmp-dir"))
 		if err != nil {
 			return err
 		}
