@@ -11,6 +11,7 @@ import (
 
 	"github.com/filecoin-project/go-state-types/abi"
 
+	"sealfleet/sched"
 	"sealfleet/storiface"
 )
 
@@ -25,7 +26,7 @@ import (
 //	workers               [{name, count 1, cpus, memoryGiB, swapGiB 0, gpus 0, speed 1.0, tasks = pipeline}]
 //	dealSectors           0        the last dealSectors sectors are deal sectors (priority 1024) ...
 //	dealBurstAtSeconds    0        ... and all arrive at this time instead of on the regular cadence
-//	starvationAfterSeconds 1800    the scheduler's starvation bound (0 keeps the default, -1 disables)
+//	starvationAfterSeconds 120     the scheduler's starvation bound (0 keeps the default, -1 disables)
 //	seed                  1        tie-break seed
 type Scenario struct {
 	SectorSize             string             `json:"sectorSize"`
@@ -145,7 +146,7 @@ func (sc *Scenario) normalize() error {
 		return fmt.Errorf("scenario dealSectors %d: accepted are 0..sectors", sc.DealSectors)
 	}
 	if sc.StarvationAfterSeconds == 0 {
-		sc.StarvationAfterSeconds = 1800
+		sc.StarvationAfterSeconds = sched.DefaultStarvationAfter.Seconds()
 	}
 	if sc.Seed == 0 {
 		sc.Seed = 1
