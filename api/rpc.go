@@ -24,6 +24,21 @@ func ManagerHandler(m Manager, verify VerifyFunc) http.Handler {
 	return rpcHandler(&p, verify)
 }
 
+// ManagerHandlerWith is ManagerHandler with more methods served under the same namespace: each of extra is a
+// permissioned proxy (a struct of func fields tagged `perm:"..."`, filled by auth.PermissionedProxy), as the
+// all-in-one node does for the pipeline's Sectors* methods. Method names must not clash with the Manager API's.
+func ManagerHandlerWith(m Manager, verify VerifyFunc, extra ...any) http.Handler {
+	var p ManagerStruct
+	auth.PermissionedProxy(AllPermissions, DefaultPerms, m, &p.Internal)
+	codeErrors(&p.Internal)
+	srv := jsonrpc.NewServer()
+	srv.Register(Namespace, &p)
+	for _, e := range extra {
+		srv.Register(Namespace, e)
+	}
+	return &auth.Handler{Verify: verify, Next: srv.ServeHTTP}
+}
+
 // WorkerHandler serves w's API like ManagerHandler.
 func WorkerHandler(w Worker, verify VerifyFunc) http.Handler {
 	var p WorkerStruct
