@@ -91,6 +91,12 @@ type Core struct {
 	pass    uint64
 
 	passes uint64
+
+	// Starvation bookkeeping for one pass: workers without a reservation per task type, the keyed selector
+	// classes that found no worker to reserve, and how many more worker evaluations reservations may cost.
+	unreserved    [resources.MaxTaskTypes]int
+	reserveFailed []uint64 // [selector class] = pass
+	reserveBudget int
 }
 
 // NewCore validates cfg and returns an empty core.

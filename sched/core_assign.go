@@ -46,6 +46,8 @@ func (c *Core) Step(now time.Time) []Action {
 		}
 	}
 	c.pending = c.pending[:0]
+	c.countUnreserved()
+	c.reserveBudget = 4*len(c.handles) + 64
 	c.reserveWaiting()
 	for _, r := range c.queue {
 		if r.state == StateQueued {
@@ -84,14 +86,16 @@ func (c *Core) NextWakeup() time.Time {
 	return next
 }
 
-// starvationDue reports whether some request crossed the starvation bound without holding a reservation.
+// starvationDue reports whether some request crossed the starvation bound without holding a reservation while
+// a worker that could give it one exists. O(workers + requests).
 func (c *Core) starvationDue() bool {
 	if c.cfg.StarvationAfter <= 0 {
 		return false
 	}
+	c.countUnreserved()
 	for _, r := range c.reqs {
 		if (r.state == StateQueued || r.state == StateWaiting) && !r.reserved && c.starved(r) &&
-			c.couldReserve(r) {
+			c.unreserved[c.keys[r.key].ti] > 0 {
 			return true
 		}
 	}
@@ -102,14 +106,27 @@ func (c *Core) starved(r *Request) bool {
 	return c.cfg.StarvationAfter > 0 && c.now.Sub(r.Added) >= c.cfg.StarvationAfter
 }
 
-// couldReserve is a cheap pre-check: some enabled worker supporting the task has no reservation yet.
-func (c *Core) couldReserve(r *Request) bool {
+// countUnreserved counts, per task type, the enabled workers without a reservation that accept it.
+func (c *Core) countUnreserved() {
+	c.unreserved = [resources.MaxTaskTypes]int{}
 	for _, h := range c.handles {
-		if h.Enabled && h.reservedBy == nil && h.tasks[c.keys[r.key].ti] {
-			return true
+		if h.Enabled && h.reservedBy == nil {
+			for i, ok := range h.tasks {
+				if ok {
+					c.unreserved[i]++
+				}
+			}
 		}
 	}
-	return false
+}
+
+// reserved records that h took a reservation: it no longer counts as unreserved.
+func (c *Core) reservedOn(h *WorkerHandle) {
+	for i, ok := range h.tasks {
+		if ok && c.unreserved[i] > 0 {
+			c.unreserved[i]--
+		}
+	}
 }
 
 // place finds a worker for a queued request, or a reservation if it is starved.

@@ -122,6 +122,7 @@ func (c *Core) reserveWaiting() {
 		if pick != nil {
 			h.reservedBy, pick.reserved = pick, true
 			h.changed()
+			c.reservedOn(h)
 			c.pending = append(c.pending, h)
 			continue
 		}
@@ -130,6 +131,7 @@ func (c *Core) reserveWaiting() {
 			if c.starved(r) {
 				h.reservedBy, r.reserved = r, true
 				h.changed()
+				c.reservedOn(h)
 				c.pending = append(c.pending, h)
 				break
 			}
@@ -139,12 +141,29 @@ func (c *Core) reserveWaiting() {
 
 // reserveFor gives a starved queued request, which no worker can take now, a reservation on its best worker:
 // enabled, supporting the task, big enough when idle, accepted by the selector, not reserved by another request;
-// ranked by selector score, then load, then the seeded tie-break.
+// ranked by selector score, then load, then the seeded tie-break. It costs at most O(workers) and is skipped when
+// no unreserved worker takes the task type, when a request of the same keyed selector class found none in this
+// pass, or when the pass's reservation budget (4 × workers evaluations) is spent; the next pass goes on.
 func (c *Core) reserveFor(r *Request) {
+	if c.unreserved[c.keys[r.key].ti] == 0 || c.reserveBudget <= 0 {
+		return
+	}
+	if r.selClass >= 0 {
+		for len(c.reserveFailed) <= r.selClass {
+			c.reserveFailed = append(c.reserveFailed, 0)
+		}
+		if c.reserveFailed[r.selClass] == c.pass {
+			return
+		}
+	}
 	var best *WorkerHandle
 	bestScore := -1.0
 	for _, h := range c.handles {
-		if !h.Enabled || h.reservedBy != nil || !h.tasks[c.keys[r.key].ti] || h.everFits(r.key) != resources.Fits {
+		if !h.Enabled || h.reservedBy != nil || !h.tasks[c.keys[r.key].ti] {
+			continue
+		}
+		c.reserveBudget--
+		if h.everFits(r.key) != resources.Fits {
 			continue
 		}
 		ok, score := c.filter(r, h)
@@ -157,8 +176,12 @@ func (c *Core) reserveFor(r *Request) {
 		}
 	}
 	if best == nil {
+		if r.selClass >= 0 {
+			c.reserveFailed[r.selClass] = c.pass
+		}
 		return
 	}
+	c.reservedOn(best)
 	if sc, ok := r.Sel.(SpaceClaimer); ok {
 		r.claims = sc.Claim(r.ctx(), r.Task, r.Sector.ProofType, best)
 		for _, cl := range r.claims {

@@ -2,6 +2,7 @@ package sched
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -604,5 +605,49 @@ func TestIgnoreResources(t *testing.T) {
 	h.step()
 	if len(h.running) != 5 {
 		t.Fatalf("running %d, want all 5 on a worker that ignores resources", len(h.running))
+	}
+}
+
+// countingSelector accepts workers supporting the task and counts Filter calls. Not Keyed: the core cannot share
+// its answers between requests. Test-only.
+type countingSelector struct{ calls *int }
+
+func (s countingSelector) Filter(_ context.Context, tt storiface.TaskType, _ abi.RegisteredSealProof, w *WorkerHandle) (bool, string, error) {
+	*s.calls++
+	return w.Supports(tt), "", nil
+}
+
+func (s countingSelector) Score(context.Context, storiface.TaskType, abi.RegisteredSealProof, *WorkerHandle) float64 {
+	return 1
+}
+
+func TestStarvedSaturatedPassIsBounded(t *testing.T) {
+	// 100 workers, all full, 3000 requests all past the starvation bound: a pass must not evaluate every
+	// (request, worker) pair looking for reservations.
+	var boxes []box
+	for i := 0; i < 100; i++ {
+		boxes = append(boxes, box{name: fmt.Sprint("w", i), cpus: 16, memGiB: 128, tasks: allTasks})
+	}
+	h := newHarness(t, CoreConfig{StarvationAfter: time.Minute, Windows: 1}, boxes...)
+	calls := 0
+	for i := 0; i < 3000; i++ {
+		h.req(storiface.TTPreCommit1, 0, countingSelector{&calls})
+	}
+	h.step()
+	h.now = h.now.Add(time.Hour)
+	calls = 0
+	h.c.dirty = true
+	h.c.Step(h.now)
+	if limit := 20 * len(boxes); calls > limit {
+		t.Fatalf("%d selector calls in one starved pass, want <= %d", calls, limit)
+	}
+	reserved := 0
+	for _, wh := range h.c.Workers() {
+		if wh.reservedBy != nil {
+			reserved++
+		}
+	}
+	if reserved != len(boxes) {
+		t.Fatalf("%d of %d workers hold a reservation", reserved, len(boxes))
 	}
 }
