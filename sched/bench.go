@@ -27,10 +27,15 @@ type BenchResult struct {
 // requests (a mix of AP, PC1, PC2, C1, C2 with task selectors and a few deal priorities), then times one full
 // Step over all of it: every request is considered against the candidate workers. The queue is sorted as the
 // requests arrive (AddRequest, merged in before the clock starts), not in the pass. Deterministic.
-func BenchPass(workers, requests int) (BenchResult, error) {
+// With starved, the pass runs two hours after the requests arrived, so every request is past the starvation
+// bound and the reservation logic runs too.
+func BenchPass(workers, requests int, starved bool) (BenchResult, error) {
 	c, at, err := benchCluster(workers, requests)
 	if err != nil {
 		return BenchResult{}, err
+	}
+	if starved {
+		at = at.Add(2 * time.Hour)
 	}
 	c.Queued() // merges the arrivals into the queue
 	runtime.GC()

@@ -22,7 +22,7 @@ func BenchmarkPass200x400(b *testing.B) { benchStep(b, 200, 400) }
 func BenchmarkPass5000x50000(b *testing.B) { benchStep(b, 5000, 50000) }
 
 func TestBenchPassSmall(t *testing.T) {
-	res, err := BenchPass(30, 100)
+	res, err := BenchPass(30, 100, true)
 	if err != nil {
 		t.Fatal(err)
 	}

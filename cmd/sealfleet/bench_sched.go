@@ -19,6 +19,7 @@ var benchSchedCmd = &cli.Command{
 		&cli.IntFlag{Name: "workers", Value: 200, Usage: "number of workers"},
 		&cli.IntFlag{Name: "requests", Value: 400, Usage: "number of queued requests"},
 		&cli.IntFlag{Name: "repeat", Value: 5, Usage: "runs; the median pass time is reported"},
+		&cli.BoolFlag{Name: "starved", Usage: "run the pass with every request past the starvation bound"},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 	},
 	Action: func(cctx *cli.Context) error {
@@ -28,7 +29,7 @@ var benchSchedCmd = &cli.Command{
 		}
 		var runs []sched.BenchResult
 		for i := 0; i < n; i++ {
-			res, err := sched.BenchPass(w, r)
+			res, err := sched.BenchPass(w, r, cctx.Bool("starved"))
 			if err != nil {
 				return fmt.Errorf("bench sched: %w", err)
 			}
