@@ -80,6 +80,11 @@ type DiagInfo struct {
 // Diag explains the core's state: every queued or waiting request with each worker's reason, every window and
 // every assignment. It calls selectors once per (request, worker); it is meant for operators, not hot paths.
 func (c *Core) Diag() DiagInfo {
+	// A fresh pass number: selectors that memoize index reads per pass read the index again.
+	c.pass++
+	for _, h := range c.handles {
+		h.pass = c.pass
+	}
 	var out DiagInfo
 	reqs := make([]*Request, 0, len(c.reqs))
 	for _, r := range c.reqs {
