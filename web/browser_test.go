@@ -250,4 +250,9 @@ func checkTimeline(t *testing.T, ctx context.Context) {
 	if waits == 0 {
 		t.Fatal("no waiting time drawn")
 	}
+	// the worker filter narrows the lanes: seal-020.dc1 … seal-023.dc1
+	mustRun(t, ctx, chromedp.SendKeys("#tl-filter", "seal-02"),
+		waitFor(`document.querySelectorAll('#tl-chart svg .lane-label').length === 4`),
+		chromedp.SetValue("#tl-filter", ""), chromedp.Evaluate(`document.querySelector('#tl-filter').dispatchEvent(new Event('input'))`, nil),
+		waitFor(`document.querySelectorAll('#tl-chart svg .lane-label').length === 24`))
 }

@@ -109,7 +109,7 @@
     view: 'overview',
     ov: null,
     wk: { offset: 0, limit: 50, q: '', data: null },
-    tl: { hours: 6, to: 0, offset: 0, limit: 40, data: null, jobs: new Map(), lanes: new Set() },
+    tl: { hours: 6, to: 0, offset: 0, limit: 40, q: '', data: null, jobs: new Map(), lanes: new Set() },
     sc: { state: '', offset: 0, limit: 50, data: null, sel: '', events: null },
     st: { data: null },
     qu: { offset: 0, limit: 25, data: null },
@@ -198,7 +198,7 @@
     const px = Math.max(900, $('#tl-chart').clientWidth) - 194;
     // long windows hold many jobs per worker: show fewer workers per page so a page stays small
     p.limit = p.hours > 72 ? 20 : 40;
-    const d = await api(`/api/timeline?from=${Math.floor(from)}&to=${Math.ceil(to)}&offset=${p.offset}&limit=${p.limit}&px=${px}`);
+    const d = await api(`/api/timeline?from=${Math.floor(from)}&to=${Math.ceil(to)}&offset=${p.offset}&limit=${p.limit}&px=${px}&q=${encodeURIComponent(p.q)}`);
     skew = ms(d.now) - Date.now();
     p.data = d;
     p.jobs = new Map(d.jobs.map((j) => [j.id, j]));
@@ -212,6 +212,8 @@
     pager($('#tl-pager'), p, d.total, loadTimeline);
     document.querySelectorAll('#tl-window button').forEach((b) => b.classList.toggle('on', +b.dataset.h === p.hours));
     $('#tl-now').classList.toggle('on', !p.to);
+    const endInput = $('#tl-end');
+    if (document.activeElement !== endInput) endInput.value = localInput(tlWindow()[1]);
     const [from, to] = tlWindow();
     const el = $('#tl-chart');
     const n = now();
@@ -306,6 +308,11 @@
     tip.style.top = ev.clientY + 14 + 'px';
   }
   const hideTip = () => { $('#tl-tip').hidden = true; };
+  // localInput formats a time for a datetime-local input (local time, minutes)
+  function localInput(t) {
+    const d = new Date(t), pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
   function renderLegend() {
     clear($('#tl-legend'), ['AP', 'PC1', 'PC2', 'C1', 'C2', 'FIN', 'GET'].map((t) => {
       const i = h('i'); i.style.background = taskColor(t);
@@ -500,6 +507,13 @@
     $('#tl-back').addEventListener('click', () => pan(-1));
     $('#tl-fwd').addEventListener('click', () => pan(1));
     $('#tl-now').addEventListener('click', () => { S.tl.to = 0; loadTimeline().catch(report); });
+    $('#tl-end').addEventListener('change', (e) => {
+      const t = Date.parse(e.target.value); // datetime-local values parse as local time
+      if (Number.isNaN(t)) return;
+      S.tl.to = t >= now() ? 0 : t;
+      loadTimeline().catch(report);
+    });
+    $('#tl-filter').addEventListener('input', (e) => { S.tl.q = e.target.value.trim(); S.tl.offset = 0; later('tlq', () => loadTimeline().catch(report), 200); });
     addEventListener('resize', () => { if (S.view === 'timeline') later('tl', renderTimeline, 150); });
     addEventListener('hashchange', () => show(location.hash.slice(1)));
     renderLegend();
