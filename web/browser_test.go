@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"sealfleet/web"
 	"sealfleet/web/webtest"
 )
 
@@ -186,6 +187,12 @@ func TestBrowser(t *testing.T) {
 		if workers != "23 / 24" { // the demo disables one worker in 37
 			t.Fatalf("workers card %q, want 23 / 24", workers)
 		}
+		// a tick re-renders the overview from the pushed summary and stamps the live indicator
+		f.src.SetWorker(web.Worker{ID: "w-extra", Hostname: "seal-extra", Enabled: true}, t0)
+		f.tick <- t0
+		mustRun(t, ctx, waitFor(`document.querySelector('#card-workers .value').textContent === '24 / 25'`),
+			waitFor(`document.querySelector('#live').textContent.startsWith('live · ')`))
+		f.src.RemoveWorker("w-extra", t0)
 		screenshot(t, ctx, dir, "02-overview")
 	})
 	t.Run("workers", func(t *testing.T) {
