@@ -61,7 +61,10 @@ func BenchmarkGatherFill(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer pc.Close()
-	cur, prev := make([]byte, cfg.Nodes*NodeSize), make([]byte, cfg.Nodes*NodeSize)
+	cur, freeCur, _ := allocLayer(cfg.Nodes * NodeSize)
+	defer freeCur()
+	prev, freePrev, _ := allocLayer(cfg.Nodes * NodeSize)
+	defer freePrev()
 	for i := range prev {
 		prev[i], cur[i] = byte(i), byte(i>>8)
 	}
@@ -70,6 +73,9 @@ func BenchmarkGatherFill(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		v := uint64(i)%(cfg.Nodes-1) + 1
+		if ahead := v + prefetchDistance; ahead < cfg.Nodes {
+			l.prefetch(ahead) // as the gatherer does
+		}
 		l.fill(&l.ring[v%ringSize], v, v-min(v, 64))
 	}
 }
