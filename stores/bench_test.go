@@ -175,7 +175,7 @@ func BenchmarkFetchInterleaved512MiB(b *testing.B) {
 	dstRoot, _ := dst.local.root("dst")
 	to := filepath.Join(dstRoot, "sealed", "copy")
 	buf := make([]byte, copyBufSize)
-	for _, streams := range []int{1, DefaultStreams} {
+	for _, streams := range benchStreams {
 		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
 			remote := NewRemote(dst.local, idx, RemoteOptions{Auth: http.Header{"Authorization": {testToken}}, Streams: streams, Logger: testLogger})
 			steps := []func() error{
@@ -238,3 +238,6 @@ func readWriteCopy(from, to string, buf []byte) error {
 	}
 	return out.Sync()
 }
+
+// benchStreams are the stream counts BenchmarkFetchInterleaved512MiB compares.
+var benchStreams = []int{1, 2, DefaultStreams, 8}

@@ -230,8 +230,8 @@ func validateInfo(si storiface.StorageInfo) error {
 	return nil
 }
 
-// StorageAttach registers a path or updates a known one: its URLs are merged, its settings and figures replaced,
-// and the attach counts as a heartbeat.
+// StorageAttach registers a path or updates a known one: its URLs are merged (the new ones first), its settings
+// and figures replaced, and the attach counts as a heartbeat.
 func (i *Index) StorageAttach(ctx context.Context, si storiface.StorageInfo, st storiface.FsStat) error {
 	if err := validateInfo(si); err != nil {
 		return storiface.Err(storiface.ErrBadInput, fmt.Errorf("attaching storage: %w", err))
@@ -240,9 +240,9 @@ func (i *Index) StorageAttach(ctx context.Context, si storiface.StorageInfo, st 
 	defer i.mu.Unlock()
 	e, known := i.stores[si.ID]
 	merged := si
-	if known {
-		merged.URLs = append([]string(nil), e.info.URLs...)
-		for _, u := range si.URLs {
+	if known { // the URLs just attached first: a node that moved is tried at its new address before the old one
+		merged.URLs = append([]string(nil), si.URLs...)
+		for _, u := range e.info.URLs {
 			if !slices.Contains(merged.URLs, u) {
 				merged.URLs = append(merged.URLs, u)
 			}

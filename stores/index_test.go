@@ -429,3 +429,18 @@ func TestIndexBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestIndexReattachPutsNewURLsFirst(t *testing.T) {
+	ctx := context.Background()
+	idx, _, _ := newTestIndex(t)
+	attachAll(t, idx, pathSpec{id: "a", weight: 1, seal: true})
+	moved := pathSpec{id: "a", weight: 1, seal: true}.info()
+	moved.URLs = []string{"http://new.example:2345/remote"}
+	if err := idx.StorageAttach(ctx, moved, storiface.FsStat{}); err != nil {
+		t.Fatal(err)
+	}
+	si, _ := idx.StorageInfo(ctx, "a")
+	if want := []string{"http://new.example:2345/remote", "http://a.example:2345/remote"}; !slices.Equal(si.URLs, want) {
+		t.Fatalf("URLs %v, want %v", si.URLs, want)
+	}
+}

@@ -275,3 +275,27 @@ func TestRemoteParallelRangeFailure(t *testing.T) {
 		t.Fatalf("declared: %v", foundIDs(found))
 	}
 }
+
+func TestRemoteRemoveCopiesKeepsPrimary(t *testing.T) {
+	ctx := context.Background()
+	idx, _, _ := newTestIndex(t)
+	a := newTestNode(t, idx, LocalStorageMeta{ID: "a", Weight: 10, CanStore: true})
+	b := newTestNode(t, idx, LocalStorageMeta{ID: "b", Weight: 10, CanSeal: true})
+	c := newTestNode(t, idx, LocalStorageMeta{ID: "c", Weight: 10, CanSeal: true})
+	content := map[string][]byte{"": pattern(1000, 1)}
+	primary := a.put(t, "a", storiface.FTSealed, content, true)
+	copyB := b.put(t, "b", storiface.FTSealed, content, false)
+	copyC := c.put(t, "c", storiface.FTSealed, content, false)
+	if err := b.remote.RemoveCopies(ctx, sec1, storiface.FTSealed); err != nil {
+		t.Fatal(err)
+	}
+	found, _ := idx.StorageFindSector(ctx, sec1, storiface.FTSealed, 0, false)
+	if !slices.Equal(foundIDs(found), []storiface.ID{"a"}) {
+		t.Fatalf("left: %v", foundIDs(found))
+	}
+	for name, want := range map[string]bool{primary: true, copyB: false, copyC: false} {
+		if _, err := os.Stat(name); (err == nil) != want {
+			t.Fatalf("%s exists=%v, want %v", name, err == nil, want)
+		}
+	}
+}
