@@ -65,11 +65,12 @@ type Core struct {
 	cfg CoreConfig
 	now time.Time
 
-	handles []*WorkerHandle
-	byID    map[storiface.WorkerID]*WorkerHandle
-	reqs    map[uuid.UUID]*Request
-	queue   queue
-	seq     uint64
+	handles  []*WorkerHandle
+	versions []uint64 // handles[i].version, contiguous: heap freshness checks stay in cache
+	byID     map[storiface.WorkerID]*WorkerHandle
+	reqs     map[uuid.UUID]*Request
+	queue    queue
+	seq      uint64
 
 	keys   []reqKey
 	keyIdx map[reqKey]int
@@ -157,6 +158,7 @@ func (c *Core) AddWorker(id storiface.WorkerID, info storiface.WorkerInfo, tasks
 	h := newHandle(c, id, info, tasks, paths)
 	h.idx = len(c.handles)
 	c.handles = append(c.handles, h)
+	c.versions = append(c.versions, h.version)
 	c.byID[id] = h
 	c.dirty = true
 	return nil
@@ -215,8 +217,10 @@ func (c *Core) RemoveWorker(id storiface.WorkerID) error {
 	h.removed = true
 	delete(c.byID, id)
 	c.handles = append(c.handles[:h.idx], c.handles[h.idx+1:]...)
+	c.versions = c.versions[:len(c.handles)]
 	for i, o := range c.handles {
 		o.idx = i
+		c.versions[i] = o.version
 	}
 	for k := range c.heaps {
 		c.heaps[k].built = 0 // indices moved: rebuild

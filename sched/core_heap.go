@@ -115,11 +115,10 @@ func (c *Core) heapFor(k int) *candHeap {
 func (c *Core) freshTop(hp *candHeap, k int) bool {
 	for len(hp.e) > 0 {
 		top := &hp.e[0]
-		wh := c.handles[top.w]
-		if top.version == wh.version {
+		if top.version == c.versions[top.w] {
 			return true
 		}
-		e, ok := c.entryFor(wh, k)
+		e, ok := c.entryFor(c.handles[top.w], k)
 		if !ok {
 			hp.pop()
 			continue

@@ -186,6 +186,9 @@ func (h *WorkerHandle) need(k int) *needSlot {
 func (h *WorkerHandle) changed() {
 	h.version++
 	h.loadAt = 0
+	if c := h.core; c != nil && h.idx < len(c.versions) && c.handles[h.idx] == h {
+		c.versions[h.idx] = h.version
+	}
 }
 
 // loadFig returns the assigner's load figure: utilization of running + preparing + window-assigned tasks, or for
