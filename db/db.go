@@ -31,8 +31,8 @@ const (
 	Postgres Dialect = "postgres"
 )
 
-// OpenSQLite opens (creating if needed) an SQLite database file with write-ahead logging, a busy timeout and
-// foreign keys on. path ":memory:" opens a private in-memory database (one connection, so all callers share it).
+// OpenSQLite opens (creating if needed) an SQLite database file with write-ahead logging, a busy timeout,
+// immediate transactions and foreign keys on. path ":memory:" opens a private in-memory database (one connection, so all callers share it).
 func OpenSQLite(path string) (*DB, error) {
 	dsn := path
 	if path != ":memory:" {
@@ -41,7 +41,12 @@ func OpenSQLite(path string) (*DB, error) {
 		}
 		dsn = "file:" + path
 	}
-	dsn += "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	// _txlock=immediate: transactions take the write lock at BEGIN (waiting up to busy_timeout). A deferred
+	// transaction that reads and then writes fails at once with SQLITE_BUSY when another connection wrote in
+	// between (the busy timeout does not apply to that upgrade), which the pipeline and the manager sharing one
+	// database hit under load.
+	dsn += "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_txlock=immediate"
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("opening sqlite %s: %w", path, err)

@@ -16,6 +16,8 @@ func newApp() *cli.App {
 			simCmd,
 			workerCmd,
 			storageCmd,
+			runCmd,
+			configCmd,
 		},
 	}
 }
