@@ -282,13 +282,7 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 			l.fill(s, v, v)
 			l.stolen++
 		}
-		body := s.body()
-		for k := 0; k < s.npatch; k++ {
-			lab := *(*[NodeSize]byte)(l.cur[uint64(s.patchNode[k])*NodeSize:])
-			for j := int(s.patchSlot[k]); j < labelRepeats; j += l.degree {
-				body[j] = lab
-			}
-		}
+		l.patch(s)
 		h := sha256.Sum256(s.msg[:])
 		h[31] &= 0x3f
 		*(*[NodeSize]byte)(l.cur[v*NodeSize:]) = h
@@ -304,6 +298,17 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 		l.out.chunkDone(n / l.out.chunkNodes)
 	}
 	return nil
+}
+
+// patch copies into s the labels of the base parents that were not labelled when s was gathered.
+func (l *layerLabeler) patch(s *ringSlot) {
+	body := s.body()
+	for k := 0; k < s.npatch; k++ {
+		lab := *(*[NodeSize]byte)(l.cur[uint64(s.patchNode[k])*NodeSize:])
+		for j := int(s.patchSlot[k]); j < labelRepeats; j += l.degree {
+			body[j] = lab
+		}
+	}
 }
 
 // publish announces that the first done labels are final and wakes the gatherer if it waits for that much.
