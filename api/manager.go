@@ -99,7 +99,7 @@ type Sealing interface {
 	// SealCommit2 runs Commit2.
 	// perm:admin
 	SealCommit2(ctx context.Context, sector storiface.SectorRef, c1o storiface.Commit1Out) (storiface.Proof, error)
-	// FinalizeSector finalizes the cache and moves sealed and cache to a storage path.
+	// FinalizeSector trims the sector's cache where it is; MoveStorage then moves the files to a storage path.
 	// perm:admin
 	FinalizeSector(ctx context.Context, sector storiface.SectorRef) error
 	// ReleaseUnsealed drops the unsealed file except the keep ranges.

@@ -87,7 +87,8 @@ func (m *Manager) SealCommit2(ctx context.Context, sector storiface.SectorRef, c
 	})
 }
 
-// FinalizeSector trims the cache where it is, then moves sealed and cache to a storage path.
+// FinalizeSector trims the cache where it is. It does not move anything: moving sealed and cache (and unsealed
+// for deal sectors) to long-term storage is MoveStorage, which the pipeline runs as its own persisted step.
 func (m *Manager) FinalizeSector(ctx context.Context, sector storiface.SectorRef) error {
 	_, err := runWork[struct{}](ctx, m, workSpec{
 		task: storiface.TTFinalize, sector: sector,
@@ -98,10 +99,7 @@ func (m *Manager) FinalizeSector(ctx context.Context, sector storiface.SectorRef
 			return w.FinalizeSector(ctx, sector)
 		},
 	})
-	if err != nil {
-		return err
-	}
-	return m.MoveStorage(ctx, sector, storiface.FTSealed|storiface.FTCache)
+	return err
 }
 
 // MoveStorage moves the types to a long-term storage path, on a worker that can reach one.

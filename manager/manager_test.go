@@ -153,6 +153,9 @@ func TestSealingThroughScheduler(t *testing.T) {
 	if err := m.FinalizeSector(ctx, testSector); err != nil {
 		t.Fatal("FIN:", err)
 	}
+	if err := m.MoveStorage(ctx, testSector, storiface.FTSealed|storiface.FTCache); err != nil {
+		t.Fatal("MoveStorage:", err)
+	}
 	for _, ft := range []storiface.SectorFileType{storiface.FTSealed, storiface.FTCache} {
 		found, _ := r.idx.StorageFindSector(ctx, testSector.ID, ft, 0, false)
 		if len(found) != 1 || found[0].ID != workertest.StorePathID {
