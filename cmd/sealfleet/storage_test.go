@@ -30,7 +30,9 @@ func (f *fakeStorage) StorageRedeclareLocal(ctx context.Context, id *storiface.I
 func (f *fakeStorage) StorageLocal(ctx context.Context) (map[storiface.ID]string, error) {
 	return f.local, nil
 }
-func (f *fakeStorage) StoragePaths(ctx context.Context) ([]stores.PathStatus, error) { return f.paths, nil }
+func (f *fakeStorage) StoragePaths(ctx context.Context) ([]stores.PathStatus, error) {
+	return f.paths, nil
+}
 func (f *fakeStorage) StorageFindSector(ctx context.Context, s abi.SectorID, ft storiface.SectorFileType, ssize abi.SectorSize, allowFetch bool) ([]storiface.SectorStorageInfo, error) {
 	return f.found[ft], nil
 }
@@ -62,10 +64,10 @@ func TestStorageListRender(t *testing.T) {
 		local: map[storiface.ID]string{"b": "/data/b"},
 		paths: []stores.PathStatus{
 			{Info: storiface.StorageInfo{ID: "b", Weight: 10, CanSeal: true, URLs: []string{"http://m:2345/remote"}, Groups: []string{"g1"}},
-				Stat: storiface.FsStat{Capacity: 4 << 40, Available: 3 << 40, FSAvailable: 2 << 40, Reserved: 1 << 40},
+				Stat:          storiface.FsStat{Capacity: 4 << 40, Available: 3 << 40, FSAvailable: 2 << 40, Reserved: 1 << 40},
 				LastHeartbeat: time.Unix(0, 0), Healthy: true, Files: 3},
 			{Info: storiface.StorageInfo{ID: "a", Weight: 1, CanStore: true, DenyTypes: []string{"unsealed"}},
-				Stat: storiface.FsStat{Capacity: 10 << 40, Available: 5 << 40, FSAvailable: 1 << 40, Max: 2 << 40, Used: 1 << 40},
+				Stat:         storiface.FsStat{Capacity: 10 << 40, Available: 5 << 40, FSAvailable: 1 << 40, Max: 2 << 40, Used: 1 << 40},
 				HeartbeatErr: "disk gone"},
 		},
 	}
@@ -127,7 +129,7 @@ func TestRenderLocks(t *testing.T) {
 	if err := renderLocks(&out, locks); err != nil {
 		t.Fatal(err)
 	}
-	want := "SECTOR       UNSEALED  SEALED  CACHE  UPDATE  UPDATE-CACHE  PIECE\ns-t01000-1   R2        W       W      -       -             -\n"
+	want := "SECTOR      UNSEALED  SEALED  CACHE  UPDATE  UPDATE-CACHE  PIECE\ns-t01000-1  R2        W       W      -       -             -\n"
 	if out.String() != want {
 		t.Fatalf("got\n%q\nwant\n%q", out.String(), want)
 	}
