@@ -107,60 +107,6 @@ func BenchmarkIndex(b *testing.B) {
 
 const benchFileSize = 512 << 20
 
-// BenchmarkFetch512MiB fetches a 512 MiB sealed file from another node over loopback HTTP with Remote (temp
-// file, size check, fsync, rename, declare), against copying the same file locally (io.Copy, which uses
-// copy_file_range, then fsync) and a plain read/write copy with a 1 MiB buffer.
-func BenchmarkFetch512MiB(b *testing.B) {
-	ctx := context.Background()
-	idx, _, _ := newTestIndex(b)
-	src := newTestNode(b, idx, LocalStorageMeta{ID: "src", Weight: 10, CanStore: true})
-	dst := newTestNode(b, idx, LocalStorageMeta{ID: "dst", Weight: 10, CanSeal: true})
-	content := pattern(benchFileSize, 9)
-	srcName := src.put(b, "src", storiface.FTSealed, map[string][]byte{"": content}, true)
-	content = nil
-	ref := storiface.SectorRef{ID: sec1, ProofType: abi.RegisteredSealProof_StackedDrg512MiBV1_1}
-	dstRoot, _ := dst.local.root("dst")
-
-	b.Run("remote", func(b *testing.B) {
-		b.SetBytes(benchFileSize)
-		for b.Loop() {
-			if _, _, err := dst.remote.AcquireSector(ctx, ref, storiface.FTSealed, 0, storiface.PathSealing, storiface.AcquireCopy); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			if err := dst.local.Remove(ctx, sec1, storiface.FTSealed, false, []storiface.ID{"src"}); err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
-		}
-	})
-	b.Run("local-copy", func(b *testing.B) {
-		b.SetBytes(benchFileSize)
-		to := filepath.Join(dstRoot, "sealed", "copy")
-		for b.Loop() {
-			if err := copyFile(srcName, to); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			os.Remove(to)
-			b.StartTimer()
-		}
-	})
-	b.Run("local-readwrite", func(b *testing.B) {
-		b.SetBytes(benchFileSize)
-		to := filepath.Join(dstRoot, "sealed", "copy")
-		buf := make([]byte, copyBufSize)
-		for b.Loop() {
-			if err := readWriteCopy(srcName, to, buf); err != nil {
-				b.Fatal(err)
-			}
-			b.StopTimer()
-			os.Remove(to)
-			b.StartTimer()
-		}
-	})
-}
-
 // BenchmarkFetchInterleaved512MiB runs, in each iteration, a local copy, a remote fetch and a read/write copy of
 // the same 512 MiB file, so the three share the machine's load (the figures of separate sub-benchmarks drift
 // apart on a shared machine). It reports the throughputs and the ratios remote/local (time of the local copy
