@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -251,8 +252,8 @@ func (st *Local) declareSectors(ctx context.Context, p *path, dropMissing bool) 
 			return fmt.Errorf("listing %s: %w", dir, err)
 		}
 		for _, ent := range ents {
-			if ent.Name() == FetchTempSubdir {
-				continue
+			if ent.Name() == FetchTempSubdir || strings.HasSuffix(ent.Name(), TempSuffix) {
+				continue // in flight: never declared
 			}
 			sid, err := storiface.ParseSectorName(ent.Name())
 			if err != nil {

@@ -111,10 +111,12 @@ func (p *path) statLocked(ls LocalStorage, s abi.SectorID, ft storiface.SectorFi
 	return st, newOnDisk, nil
 }
 
-// fileUsage is the on-disk size of a sector file in the path, final or being fetched (0 if absent).
+// fileUsage is the on-disk size of a sector file in the path: final, being written (TempSuffix) or being fetched
+// (0 if absent).
 func (p *path) fileUsage(ls LocalStorage, s abi.SectorID, ft storiface.SectorFileType) int64 {
 	var total int64
-	for _, name := range []string{p.sectorPath(s, ft), p.fetchTempPath(s, ft)} {
+	final := p.sectorPath(s, ft)
+	for _, name := range []string{final, final + TempSuffix, p.fetchTempPath(s, ft)} {
 		if n, err := ls.DiskUsage(name); err == nil {
 			total += n
 		}

@@ -232,7 +232,7 @@ func TestReserveCountsWrittenBytesOnce(t *testing.T) {
 	}
 	defer rel()
 	before, _ := l.FsStat(ctx, "p")
-	writeFile(t, storiface.SectorPathIn(root, storiface.FTSealed, sec1), 4*MiB) // half written
+	writeFile(t, storiface.SectorPathIn(root, storiface.FTSealed, sec1)+TempSuffix, 4*MiB) // half written, in place
 	after, _ := l.FsStat(ctx, "p")
 	if after.Reserved != before.Reserved-4*MiB {
 		t.Fatalf("reserved %d -> %d, want it to shrink by what is written", before.Reserved, after.Reserved)

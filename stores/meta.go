@@ -18,6 +18,10 @@ import (
 // MetaFile is the name of the file that marks a directory as a storage path and holds its settings.
 const MetaFile = "sectorstore.json"
 
+// TempSuffix marks a sector file being written in place by a task (e.g. "sealed/s-t01000-1.sealfleet-tmp"): it
+// is never declared, and a reservation counts its bytes as already written, so space is not counted twice.
+const TempSuffix = ".sealfleet-tmp"
+
 // FetchTempSubdir is the directory, inside each file-type directory of a path, that holds files being fetched.
 // Nothing in it is ever declared; it is emptied when the path is opened.
 const FetchTempSubdir = "fetching"
