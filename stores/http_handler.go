@@ -77,14 +77,15 @@ func (h *FetchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	raw := r.URL.EscapedPath()
 	lower := strings.ToLower(raw)
 	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(raw, `\`) ||
-		strings.Contains(lower, "%2e") || slicesContainsDotDot(r.URL.Path) {
+		strings.Contains(lower, "%2e") || hasDotSegment(r.URL.Path) {
 		http.Error(w, "bad path", http.StatusBadRequest)
 		return
 	}
 	h.mux.ServeHTTP(w, r)
 }
 
-func slicesContainsDotDot(p string) bool {
+// hasDotSegment reports whether a path has a "." or ".." segment.
+func hasDotSegment(p string) bool {
 	for _, seg := range strings.Split(p, "/") {
 		if seg == ".." || seg == "." {
 			return true
