@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -50,12 +51,29 @@ type FetchHandler struct {
 	Allocated AllocatedFunc
 	Log       *slog.Logger
 
-	mux *http.ServeMux
+	mux     *http.ServeMux
+	serving chan struct{} // one slot per file or directory being sent
+	waiting atomic.Int64  // requests waiting for a slot
+}
+
+// Transfers reports how many transfers are being served and how many wait for a slot.
+func (h *FetchHandler) Transfers() (serving, waiting int) {
+	return len(h.serving), int(h.waiting.Load())
+}
+
+// DefaultMaxServing is how many file transfers a node's /remote serves at once; more wait their turn, so a burst
+// of fetchers (a fetch storm) does not thrash the source's disks.
+const DefaultMaxServing = 16
+
+// SetMaxServing changes how many transfers are served at once (n ≥ 1). Call it before serving requests.
+func (h *FetchHandler) SetMaxServing(n int) {
+	h.serving = make(chan struct{}, max(n, 1))
 }
 
 // NewFetchHandler returns a handler serving local's files to requests that auth accepts. auth must not be nil.
 func NewFetchHandler(local *Local, auth Authorizer, allocated AllocatedFunc) *FetchHandler {
-	h := &FetchHandler{Local: local, Auth: auth, Allocated: allocated, Log: local.log.With("component", "stores.remote-handler")}
+	h := &FetchHandler{Local: local, Auth: auth, Allocated: allocated, Log: local.log.With("component", "stores.remote-handler"),
+		serving: make(chan struct{}, DefaultMaxServing)}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /remote/stat/{id}", h.stat)
 	h.mux.HandleFunc("GET /remote/{type}/{sector}", h.get)
@@ -165,6 +183,18 @@ func (h *FetchHandler) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer root.Close()
+	if r.Method == http.MethodGet { // HEAD sends no body: no slot needed
+		h.waiting.Add(1)
+		select {
+		case h.serving <- struct{}{}:
+			h.waiting.Add(-1)
+			defer func() { <-h.serving }()
+		case <-r.Context().Done():
+			h.waiting.Add(-1)
+			http.Error(w, "too many transfers in progress", http.StatusServiceUnavailable)
+			return
+		}
+	}
 	if fi.IsDir() {
 		if r.Header.Get("Range") != "" {
 			http.Error(w, "Range is not supported on directories", http.StatusRequestedRangeNotSatisfiable)

@@ -176,3 +176,54 @@ func TestFetchHandler(t *testing.T) {
 		}
 	})
 }
+
+func TestFetchHandlerLimitsTransfers(t *testing.T) {
+	idx, _, _ := newTestIndex(t)
+	n := newTestNode(t, idx, LocalStorageMeta{ID: "p", Weight: 1, CanStore: true})
+	n.put(t, "p", storiface.FTSealed, map[string][]byte{"": pattern(1000, 1)}, true)
+	n.handler.SetMaxServing(1)
+	n.handler.serving <- struct{}{} // a transfer in progress holds the only slot
+
+	type result struct {
+		status int
+		n      int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", n.srv.URL+"/remote/sealed/s-t01000-1", nil)
+		req.Header.Set("Authorization", testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		done <- result{status: resp.StatusCode, n: len(b), err: err}
+	}()
+	for {
+		if _, waiting := n.handler.Transfers(); waiting == 1 {
+			break
+		}
+		yieldCPU()
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("served while the only slot was taken: %+v", r)
+	default:
+	}
+	<-n.handler.serving // the transfer in progress ends
+	if r := <-done; r.err != nil || r.status != 200 || r.n != 1000 {
+		t.Fatalf("after the slot freed: %+v", r)
+	}
+	for { // the slot is given back when the handler returns, just after the client has the body
+		if serving, waiting := n.handler.Transfers(); serving == 0 && waiting == 0 {
+			break
+		}
+		yieldCPU()
+	}
+	if resp, _ := doReq(t, "HEAD", n.srv.URL+"/remote/sealed/s-t01000-1", testToken, nil); resp.StatusCode != 200 || resp.ContentLength != 1000 {
+		t.Fatalf("HEAD: %d, length %d", resp.StatusCode, resp.ContentLength)
+	}
+}
