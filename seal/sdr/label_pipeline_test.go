@@ -65,3 +65,22 @@ func referenceMessage(pc *ParentsCache, rid [32]byte, layer int, v uint64, cur, 
 	}
 	return msg
 }
+
+func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
+	// The hot loops allocate nothing: a layer of 16× more nodes makes the same number of allocations.
+	allocs := func(nodes uint64) float64 {
+		cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{13}, Version: V1_1}
+		pc := openTestCache(t, cfg)
+		cur := make([]byte, nodes*NodeSize)
+		prev := make([]byte, nodes*NodeSize)
+		return testing.AllocsPerRun(3, func() {
+			if _, err := labelLayer(t.Context(), cfg, pc, [32]byte{1}, 2, cur, prev, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	small, large := allocs(1<<10), allocs(1<<14)
+	if large > small {
+		t.Fatalf("allocations grow with the layer: %v for 2^10 nodes, %v for 2^14", small, large)
+	}
+}
