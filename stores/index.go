@@ -47,7 +47,10 @@ type Index struct {
 	staleAfter time.Duration
 	log        *slog.Logger
 
-	mu      sync.RWMutex // guards stores, sectors and SQL writes (so SQL and memory change in the same order)
+	// wmu serialises writers: each writes SQL first, holding only wmu, then applies the change in memory under mu.
+	// Readers take mu alone, so they never wait for the disk. Heartbeats (memory only) take mu alone.
+	wmu     sync.Mutex
+	mu      sync.RWMutex // guards stores, order, sectors and every entry's fields
 	stores  map[storiface.ID]*storeEntry
 	order   []*storeEntry // every path, best allocation score first (see reorder)
 	sectors map[abi.SectorID][]declEntry
@@ -236,8 +239,8 @@ func (i *Index) StorageAttach(ctx context.Context, si storiface.StorageInfo, st 
 	if err := validateInfo(si); err != nil {
 		return storiface.Err(storiface.ErrBadInput, fmt.Errorf("attaching storage: %w", err))
 	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.wmu.Lock()
+	defer i.wmu.Unlock()
 	e, known := i.stores[si.ID]
 	merged := si
 	if known { // the URLs just attached first: a node that moved is tried at its new address before the old one
@@ -256,6 +259,8 @@ func (i *Index) StorageAttach(ctx context.Context, si storiface.StorageInfo, st 
 		string(si.ID), string(infoJSON), string(statJSON), now.UnixNano()); err != nil {
 		return fmt.Errorf("attaching storage %s: %w", si.ID, err)
 	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
 	if !known {
 		e = &storeEntry{}
 		i.stores[si.ID] = e
@@ -271,8 +276,8 @@ func (i *Index) StorageAttach(ctx context.Context, si storiface.StorageInfo, st 
 // StorageDetach removes URL u of path id; when no URL is left (or the path never had one) the path and its
 // declarations are forgotten. A URL the path does not have is an error.
 func (i *Index) StorageDetach(ctx context.Context, id storiface.ID, u string) error {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.wmu.Lock()
+	defer i.wmu.Unlock()
 	e, ok := i.stores[id]
 	if !ok {
 		return fmt.Errorf("detaching %s: %w", id, ErrStorageNotFound)
@@ -289,6 +294,8 @@ func (i *Index) StorageDetach(ctx context.Context, id storiface.ID, u string) er
 				string(infoJSON), string(id)); err != nil {
 				return fmt.Errorf("detaching URL %s of %s: %w", u, id, err)
 			}
+			i.mu.Lock()
+			defer i.mu.Unlock()
 			e.setInfo(info)
 			return nil
 		}
@@ -302,6 +309,8 @@ func (i *Index) StorageDetach(ctx context.Context, id storiface.ID, u string) er
 	}); err != nil {
 		return fmt.Errorf("detaching %s: %w", id, err)
 	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
 	for s, decls := range i.sectors {
 		if slices.ContainsFunc(decls, func(d declEntry) bool { return d.storage == id }) {
 			i.setDecls(s, slices.DeleteFunc(decls, func(d declEntry) bool { return d.storage == id }))

@@ -37,8 +37,8 @@ func (i *Index) StorageDeclareSectors(ctx context.Context, id storiface.ID, decl
 			return fmt.Errorf("declaring %s in %s: %w", storiface.SectorName(d.SectorID), id, err)
 		}
 	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.wmu.Lock()
+	defer i.wmu.Unlock()
 	e, ok := i.stores[id]
 	if !ok {
 		return fmt.Errorf("declaring sectors in %s: %w", id, ErrStorageNotFound)
@@ -65,6 +65,8 @@ func (i *Index) StorageDeclareSectors(ctx context.Context, id storiface.ID, decl
 	if err != nil {
 		return fmt.Errorf("declaring %d sector files in %s: %w", len(decls), id, err)
 	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
 	for _, d := range decls {
 		i.declareMem(e, id, d.SectorID, d.SectorFileType, primary)
 	}
@@ -123,8 +125,8 @@ func (i *Index) StorageDropSector(ctx context.Context, id storiface.ID, s abi.Se
 	if err := checkTypes(ft); err != nil {
 		return fmt.Errorf("dropping %s in %s: %w", storiface.SectorName(s), id, err)
 	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.wmu.Lock()
+	defer i.wmu.Unlock()
 	err := i.inTx(ctx, func(tx *sql.Tx) error {
 		for _, t := range ft.All() {
 			if _, err := tx.ExecContext(ctx, i.db.Rebind(`DELETE FROM sector_files
@@ -138,6 +140,8 @@ func (i *Index) StorageDropSector(ctx context.Context, id storiface.ID, s abi.Se
 	if err != nil {
 		return fmt.Errorf("dropping %s of %s in %s: %w", ft, storiface.SectorName(s), id, err)
 	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
 	decls := i.sectors[s]
 	for k := range decls {
 		if decls[k].storage != id {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -442,5 +443,76 @@ func TestIndexReattachPutsNewURLsFirst(t *testing.T) {
 	si, _ := idx.StorageInfo(ctx, "a")
 	if want := []string{"http://new.example:2345/remote", "http://a.example:2345/remote"}; !slices.Equal(si.URLs, want) {
 		t.Fatalf("URLs %v, want %v", si.URLs, want)
+	}
+}
+
+func TestIndexConcurrentWritersAndReaders(t *testing.T) {
+	ctx := context.Background()
+	idx, _, dbPath := newTestIndex(t)
+	attachAll(t, idx, pathSpec{id: "a", weight: 1, seal: true, avail: GiB}, pathSpec{id: "b", weight: 2, store: true, avail: GiB})
+	const perWriter = 40
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			id := storiface.ID([]string{"a", "b"}[w%2])
+			for k := range perWriter {
+				s := abi.SectorID{Miner: abi.ActorID(w), Number: abi.SectorNumber(k)}
+				if err := idx.StorageDeclareSector(ctx, id, s, storiface.FTSealed|storiface.FTCache, true); err != nil {
+					t.Error(err)
+					return
+				}
+				if k%2 == 1 {
+					if err := idx.StorageDropSector(ctx, id, s, storiface.FTCache); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Go(func() {
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			st := storiface.FsStat{Capacity: GiB, Available: GiB, FSAvailable: int64(n % 1000)}
+			if err := idx.StorageReportHealth(ctx, "a", storiface.HealthReport{Stat: st}); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := idx.StorageFindSector(ctx, abi.SectorID{Miner: 1, Number: abi.SectorNumber(n % perWriter)}, storiface.FTSealed, 2048, true); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+
+	d, err := db.OpenSQLite(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	re, err := NewIndex(ctx, d, IndexOptions{Logger: testLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*Index{idx, re} {
+		list, _ := x.StorageList(ctx)
+		files := 0
+		for _, decls := range list {
+			for _, dcl := range decls {
+				files += len(dcl.SectorFileType.All())
+			}
+		}
+		if want := 4 * (perWriter + perWriter/2); files != want {
+			t.Fatalf("%d files declared, want %d", files, want)
+		}
 	}
 }
