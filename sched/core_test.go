@@ -280,15 +280,19 @@ func TestQueuedWithOpenWindowsGetsAssigned(t *testing.T) {
 func TestStarvationReservation(t *testing.T) {
 	// 16 cores; PC2 needs 14 threads. A stream of 1-thread APs keeps at least 3 threads busy forever, so without
 	// a reservation PC2 never starts. With StarvationAfter it reserves and starts once enough APs drain.
-	run := func(starve time.Duration) (*harness, *Request) {
+	run := func(starve time.Duration, prep bool) (*harness, *Request) {
 		h := newHarness(t, CoreConfig{StarvationAfter: starve, Windows: 1},
 			box{name: "w", cpus: 16, memGiB: 512, tasks: allTasks})
+		h.prep = prep // with prepare steps the APs could otherwise slip past the reservation while prefetching
 		var aps []*Request
 		for i := 0; i < 4; i++ {
 			aps = append(aps, h.req(storiface.TTAddPiece, 0, nil))
 		}
 		h.step()
-		pc2 := h.req(storiface.TTPreCommit2, -1, nil) // lower priority than the APs: it would lose every time
+		// Same priority: PC2 ranks first (task order), does not fit, and the APs behind it backfill every time a
+		// thread frees up. The reservation holds back what ranks after the holder (higher-ranked work, e.g. a
+		// higher priority, still goes first: strict priority).
+		pc2 := h.req(storiface.TTPreCommit2, 0, nil)
 		for round := 0; round < 20; round++ {
 			h.now = h.now.Add(time.Minute)
 			aps = append(aps, h.req(storiface.TTAddPiece, 0, nil))
@@ -309,15 +313,19 @@ func TestStarvationReservation(t *testing.T) {
 		}
 		return h, pc2
 	}
-	if _, pc2 := run(0); pc2.State() == StateRunning {
-		t.Fatal("without a starvation bound PC2 started: the test does not starve it")
-	}
-	h, pc2 := run(5 * time.Minute)
-	if pc2.State() != StateRunning {
-		t.Fatalf("PC2 still %v after 20 minutes with a 5-minute starvation bound", pc2.State())
-	}
-	if waited := h.now.Sub(pc2.Added); waited > 10*time.Minute {
-		t.Fatalf("PC2 waited %s", waited)
+	for _, prep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("prepare steps %v", prep), func(t *testing.T) {
+			if _, pc2 := run(0, prep); pc2.State() == StateRunning {
+				t.Fatal("without a starvation bound PC2 started: the test does not starve it")
+			}
+			h, pc2 := run(5*time.Minute, prep)
+			if pc2.State() != StateRunning {
+				t.Fatalf("PC2 still %v after 20 minutes with a 5-minute starvation bound", pc2.State())
+			}
+			if waited := h.now.Sub(pc2.Added); waited > 10*time.Minute {
+				t.Fatalf("PC2 waited %s", waited)
+			}
+		})
 	}
 }
 

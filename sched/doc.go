@@ -34,8 +34,11 @@
 //
 // # Starvation
 //
-// A request that has waited StarvationAfter reserves capacity on its best worker: no other task starts there
-// unless it fits alongside the reserved one, so a stream of small tasks cannot keep a big one out forever.
+// A request that has waited StarvationAfter reserves capacity on its best worker. There, requests that rank after
+// it in queue order (same or lower priority, later task order, younger) may begin — prepare or run — only if they
+// fit alongside it, so a stream of small tasks cannot keep a big one out forever (conservative backfilling).
+// Requests that rank before it still go first: priority stays strict. Tasks that began before the reservation
+// finish normally, and the holder gets the first chance at every resource freed on that worker.
 //
 // # Space claims: why scheduling and space reservation cannot race
 //

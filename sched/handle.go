@@ -224,7 +224,7 @@ func (h *WorkerHandle) canStart(k int, self *Request) resources.Shortfall {
 	if h.core.keys[k].prep != "" && ns.prepMax > 0 && h.preparing.Counts[ns.prepTask] >= int32(ns.prepMax) {
 		return resources.ShortMaxConcurrent
 	}
-	if h.reservedBy == nil || h.reservedBy == self {
+	if h.reservedBy == nil || h.reservedBy == self || (self != nil && self.before(h.reservedBy)) {
 		return h.committed.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
 	}
 	a := h.startBudget(self)
@@ -256,11 +256,13 @@ func (h *WorkerHandle) canPrepare(k int) resources.Shortfall {
 }
 
 // canRun reports whether the work of a request with key k could start now against the running tasks, leaving
-// room for the reservation holder unless self is the holder or already prepared here (admitted before).
+// room for the reservation holder unless self is the holder, ranks before it, or already began here (it was
+// admitted before the reservation, or fitted alongside it — see canBegin).
 func (h *WorkerHandle) canRun(k int, self *Request) resources.Shortfall {
 	ns := h.need(k)
 	admitted := self != nil && (self.state == StatePrepared || self.state == StatePreparing)
-	if h.reservedBy == nil || h.reservedBy == self || admitted || h.reservedBy.state == StateRunning {
+	if h.reservedBy == nil || h.reservedBy == self || admitted || h.reservedBy.state == StateRunning ||
+		(self != nil && self.before(h.reservedBy)) {
 		return h.active.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
 	}
 	a := h.active
@@ -269,9 +271,21 @@ func (h *WorkerHandle) canRun(k int, self *Request) resources.Shortfall {
 	return a.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources)
 }
 
+// heldBack reports whether the worker's reservation holds r back: it does for every request that ranks after the
+// holder in queue order (priority, task order, age); requests ranking before it are more urgent anyway.
+func (h *WorkerHandle) heldBack(r *Request) bool {
+	return h.reservedBy != nil && h.reservedBy != r && !r.before(h.reservedBy)
+}
+
 // canBegin reports whether a waiting request r can leave its window now: its prepare step can start, or, without
-// one, its work can.
+// one, its work can. While the worker's reservation holds r back, r begins only if it fits alongside the reserved
+// one in everything started there, so prepared tasks cannot slip past the reservation.
 func (h *WorkerHandle) canBegin(r *Request) resources.Shortfall {
+	if h.heldBack(r) {
+		if sf := h.canStart(r.key, r); sf != resources.Fits {
+			return sf
+		}
+	}
 	if r.HasPrepare {
 		return h.canPrepare(r.key)
 	}
