@@ -38,7 +38,7 @@ type Config struct {
 // DefaultStarvationAfter is the default starvation bound. It is short on purpose: a reservation only keeps
 // smaller tasks from starting where they would delay the reserved one (conservative backfilling), and in the
 // simulator a short bound is what keeps a PC2 from waiting behind a stream of PC1s while the C2 GPU idles
-// (sim/scenarios/issue-example.json: ratio 1.016 with 2 minutes, 1.09 with 30, 1.20 without reservations).
+// (sim/scenarios/issue-example.json: ratio 1.013 with 2 minutes, 1.06 with 30, 1.20 without reservations).
 const DefaultStarvationAfter = 2 * time.Minute
 
 // DefaultSessionInterval is the default session heartbeat period, as the reference's HeartbeatInterval.
