@@ -3,6 +3,7 @@ package sched
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -277,7 +278,7 @@ func waitFor(t *testing.T, cond func() bool) {
 		if cond() {
 			return
 		}
-		runtimeGosched()
+		runtime.Gosched()
 	}
 	t.Fatal("condition never held")
 }

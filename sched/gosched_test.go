@@ -1,5 +1,0 @@
-package sched
-
-import "runtime"
-
-func runtimeGosched() { runtime.Gosched() }
