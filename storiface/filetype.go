@@ -132,7 +132,9 @@ var (
 )
 
 // SealSpaceUse returns the bytes the types in t need for a sector of size ssize while sealing.
-func (t SectorFileType) SealSpaceUse(ssize abi.SectorSize) uint64 { return t.spaceUse(ssize, overheadSeal) }
+func (t SectorFileType) SealSpaceUse(ssize abi.SectorSize) uint64 {
+	return t.spaceUse(ssize, overheadSeal)
+}
 
 // StoreSpaceUse returns the bytes the types in t need for a finalized sector of size ssize.
 func (t SectorFileType) StoreSpaceUse(ssize abi.SectorSize) uint64 {

@@ -18,7 +18,9 @@ type CallID struct {
 }
 
 // String formats the ID as "<miner>-<number>-<uuid>".
-func (c CallID) String() string { return fmt.Sprintf("%d-%d-%s", c.Sector.Miner, c.Sector.Number, c.ID) }
+func (c CallID) String() string {
+	return fmt.Sprintf("%d-%d-%s", c.Sector.Miner, c.Sector.Number, c.ID)
+}
 
 // UndefCall is the zero CallID, returned alongside errors.
 var UndefCall CallID
