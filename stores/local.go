@@ -116,7 +116,7 @@ func (st *Local) OpenPath(ctx context.Context, root string) error {
 		}
 	}
 	p := newPath(meta, root)
-	fst, err := p.stat(st.ls)
+	fst, err := p.stat(st.ls, true)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (st *Local) Redeclare(ctx context.Context, id *storiface.ID, dropMissing bo
 			return fmt.Errorf("redeclaring %s: its %s now says ID %s; detach and attach it instead", p.root, MetaFile, meta.ID)
 		}
 		p.setMeta(meta)
-		fst, err := p.stat(st.ls)
+		fst, err := p.stat(st.ls, true)
 		if err != nil {
 			return err
 		}
@@ -337,7 +337,7 @@ func (st *Local) FsStat(ctx context.Context, id storiface.ID) (storiface.FsStat,
 	if err != nil {
 		return storiface.FsStat{}, err
 	}
-	return p.stat(st.ls)
+	return p.stat(st.ls, false)
 }
 
 // path returns an open path.

@@ -38,7 +38,7 @@ func (st *Local) ReportHealth(ctx context.Context) {
 	st.mu.RLock()
 	reports := make(map[storiface.ID]storiface.HealthReport, len(st.paths))
 	for id, p := range st.paths {
-		stat, err := p.stat(st.ls)
+		stat, err := p.stat(st.ls, true)
 		r := storiface.HealthReport{Stat: stat}
 		if err != nil {
 			r.Err = err.Error()

@@ -18,10 +18,17 @@ type path struct {
 	id   storiface.ID
 	root string // absolute
 
-	mu           sync.Mutex // guards meta, reservations, nextResv
+	mu           sync.Mutex // guards everything below
 	meta         LocalStorageMeta
 	reservations map[uint64]reservation
 	nextResv     uint64
+
+	// The bytes under the path (for MaxStorage) are measured by walking it, which is slow on a full path, so the
+	// walk is done at heartbeats (refresh) and after removals; in between, Used is the last walk plus the growth
+	// of the files under reservation since (usedBase per file), as those are the files being written.
+	usedValid bool
+	usedTotal int64
+	usedBase  map[reservation]int64 // per (sector, type), size zero: its bytes at the last walk
 }
 
 // reservation is space promised to one file of one sector before it is written.
@@ -57,12 +64,22 @@ func (p *path) fetchTempPath(s abi.SectorID, ft storiface.SectorFileType) string
 	return filepath.Join(p.root, ft.String(), FetchTempSubdir, storiface.SectorName(s))
 }
 
-// stat returns the path's figures with reservations applied.
-func (p *path) stat(ls LocalStorage) (storiface.FsStat, error) {
+// stat returns the path's figures with reservations applied; refresh re-walks the path for Used.
+func (p *path) stat(ls LocalStorage, refresh bool) (storiface.FsStat, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if refresh {
+		p.usedValid = false
+	}
 	st, _, err := p.statLocked(ls, abi.SectorID{}, storiface.FTNone)
 	return st, err
+}
+
+// invalidateUsed makes the next stat walk the path (after files were removed outside reservations).
+func (p *path) invalidateUsed() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.usedValid = false
 }
 
 // statLocked computes the figures under p.mu. A reservation counts only for what is not yet on disk, so a file
@@ -76,17 +93,18 @@ func (p *path) statLocked(ls LocalStorage, s abi.SectorID, ft storiface.SectorFi
 	if err != nil {
 		return storiface.FsStat{}, 0, fmt.Errorf("stat of %s: %w", p.root, err)
 	}
-	onDisk := map[reservation]int64{} // per (sector, type); size field zero
+	current := map[reservation]int64{} // per (sector, type), size zero: bytes on disk now
+	left := map[reservation]int64{}    // what is left to credit to another reservation of the same file
 	var outstanding int64
 	for _, r := range p.reservations {
 		key := reservation{sector: r.sector, ft: r.ft}
-		used, seen := onDisk[key]
-		if !seen {
-			used = p.fileUsage(ls, r.sector, r.ft)
+		if _, seen := current[key]; !seen {
+			current[key] = p.fileUsage(ls, r.sector, r.ft)
+			left[key] = current[key]
 		}
-		credit := min(used, r.size)
+		credit := min(left[key], r.size)
 		outstanding += r.size - credit
-		onDisk[key] = used - credit // what is left to credit to another reservation of the same file
+		left[key] -= credit
 	}
 	var newOnDisk int64
 	if ft != storiface.FTNone {
@@ -101,14 +119,36 @@ func (p *path) statLocked(ls LocalStorage, s abi.SectorID, ft storiface.SectorFi
 	}
 	st.FSAvailable = max(fs.Available-outstanding, 0)
 	if p.meta.MaxStorage > 0 {
-		used, err := ls.DiskUsage(p.root)
+		used, err := p.usedLocked(ls, current)
 		if err != nil {
-			return storiface.FsStat{}, 0, fmt.Errorf("disk usage of %s: %w", p.root, err)
+			return storiface.FsStat{}, 0, err
 		}
 		st.Used = used
 		st.FSAvailable = min(st.FSAvailable, max(int64(p.meta.MaxStorage)-used-outstanding, 0))
 	}
 	return st, newOnDisk, nil
+}
+
+// usedLocked returns the bytes under the path: a walk if the last one is invalid, else the last walk plus the
+// growth since of the reserved files (current holds their sizes now).
+func (p *path) usedLocked(ls LocalStorage, current map[reservation]int64) (int64, error) {
+	if !p.usedValid {
+		total, err := ls.DiskUsage(p.root)
+		if err != nil {
+			return 0, fmt.Errorf("disk usage of %s: %w", p.root, err)
+		}
+		p.usedValid, p.usedTotal, p.usedBase = true, total, current
+		return total, nil
+	}
+	used := p.usedTotal
+	for key, now := range current {
+		base, ok := p.usedBase[key]
+		if !ok { // reserved after the walk: what it had then was counted by the walk
+			p.usedBase[key], base = now, now
+		}
+		used += now - base
+	}
+	return used, nil
 }
 
 // fileUsage is the on-disk size of a sector file in the path: final, being written (TempSuffix) or being fetched
@@ -141,13 +181,34 @@ func (p *path) reserve(ls LocalStorage, s abi.SectorID, ft storiface.SectorFileT
 	}
 	p.nextResv++
 	p.reservations[p.nextResv] = reservation{sector: s, ft: ft, size: size}
+	if key := (reservation{sector: s, ft: ft}); p.usedValid {
+		if _, tracked := p.usedBase[key]; !tracked {
+			p.usedBase[key] = onDisk // what the last walk counted of it (it is not written outside reservations)
+		}
+	}
 	return p.nextResv, nil
 }
 
-func (p *path) release(id uint64) {
+// release drops a reservation. If the path's Used is being tracked, the file's growth since the last walk is
+// folded into the total, since the file stays while its reservation goes.
+func (p *path) release(ls LocalStorage, id uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	r, ok := p.reservations[id]
+	if !ok {
+		return
+	}
 	delete(p.reservations, id)
+	key := reservation{sector: r.sector, ft: r.ft}
+	for _, other := range p.reservations {
+		if other.sector == r.sector && other.ft == r.ft {
+			return // still reserved: keep tracking its growth
+		}
+	}
+	if base, tracked := p.usedBase[key]; tracked && p.usedValid {
+		p.usedTotal += p.fileUsage(ls, r.sector, r.ft) - base
+		delete(p.usedBase, key)
+	}
 }
 
 // reservedTotal is the sum of the path's reservations (for tests and diagnostics).
@@ -195,7 +256,7 @@ func (st *Local) Reserve(ctx context.Context, s storiface.SectorRef, ft storifac
 			releaseAll()
 			return nil, err
 		}
-		held = append(held, func() { p.release(rid) })
+		held = append(held, func() { p.release(st.ls, rid) })
 	}
 	st.triggerReport()
 	var once sync.Once
@@ -229,7 +290,7 @@ func (st *Local) AllocateAndReserve(ctx context.Context, s storiface.SectorRef, 
 			releaseAll()
 			return storiface.SectorPaths{}, storiface.SectorPaths{}, nil, err
 		}
-		held = append(held, func() { p.release(rid) })
+		held = append(held, func() { p.release(st.ls, rid) })
 		paths.SetPathByType(t, p.sectorPath(s.ID, t))
 		ids.SetPathByType(t, string(p.id))
 	}

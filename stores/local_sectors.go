@@ -84,7 +84,7 @@ func (st *Local) bestWithRoom(ctx context.Context, s abi.SectorID, t storiface.S
 		if err != nil || !pathFits(p.getMeta(), t, pt, s.Miner) {
 			continue
 		}
-		fst, err := p.stat(st.ls)
+		fst, err := p.stat(st.ls, false)
 		if err != nil || fst.FSAvailable < need {
 			continue
 		}
@@ -150,7 +150,9 @@ func (st *Local) removeFile(ctx context.Context, s abi.SectorID, t storiface.Sec
 		return fmt.Errorf("dropping %s of %s in %s: %w", t, storiface.SectorName(s), id, err)
 	}
 	name := p.sectorPath(s, t)
-	if err := os.RemoveAll(name); err != nil {
+	err = os.RemoveAll(name)
+	p.invalidateUsed()
+	if err != nil {
 		return fmt.Errorf("removing %s: %w", name, err)
 	}
 	st.log.Info("removed sector file", "path", name, "storage", id)
@@ -200,7 +202,9 @@ func (st *Local) moveOne(ctx context.Context, s storiface.SectorRef, t storiface
 	if err != nil {
 		return err
 	}
-	if err := movePath(from, to, dp.fetchTempPath(s.ID, t)); err != nil {
+	err = movePath(from, to, dp.fetchTempPath(s.ID, t))
+	sp.invalidateUsed()
+	if err != nil {
 		if derr := st.index.StorageDeclareSector(ctx, sp.id, s.ID, t, sp.getMeta().CanStore); derr != nil {
 			err = errors.Join(err, fmt.Errorf("restoring source declaration: %w", derr))
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -423,5 +424,71 @@ func drain[T any](c chan T) {
 		default:
 			return
 		}
+	}
+}
+
+// walkCountingFS counts the walks of path roots (DiskUsage of a root).
+type walkCountingFS struct {
+	*fixedFS
+	root  string
+	walks atomic.Int64
+}
+
+func (w *walkCountingFS) DiskUsage(p string) (int64, error) {
+	if p == w.root {
+		w.walks.Add(1)
+	}
+	return w.fixedFS.DiskUsage(p)
+}
+
+func TestMaxStorageUsedWithoutWalks(t *testing.T) {
+	ctx := context.Background()
+	idx, _, _ := newTestIndex(t)
+	base := newFixedFS(t)
+	root := newTestPath(t, base, LocalStorageMeta{ID: "p", Weight: 1, CanSeal: true, MaxStorage: 100 * MiB}, 0)
+	fs := &walkCountingFS{fixedFS: base, root: root}
+	l, err := NewLocal(ctx, fs, idx, LocalOptions{Logger: testLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AttachPath(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	st0, _ := l.FsStat(ctx, "p")
+	walks := fs.walks.Load()
+
+	rel, err := l.Reserve(ctx, ref8M, storiface.FTSealed, storiface.SectorPaths{Sealed: "p"}, storiface.PathSealing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := storiface.SectorPathIn(root, storiface.FTSealed, sec1)
+	writeFile(t, name+TempSuffix, 5*MiB)
+	st1, _ := l.FsStat(ctx, "p")
+	if d := st1.Used - st0.Used; d < 5*MiB || d > 5*MiB+64*1024 {
+		t.Fatalf("used grew by %d while writing 5 MiB (%+v -> %+v)", d, st0, st1)
+	}
+	if st1.FSAvailable != st0.FSAvailable-8*MiB-(st1.Used-st0.Used-5*MiB) {
+		t.Fatalf("available %d -> %d: the reservation must count once", st0.FSAvailable, st1.FSAvailable)
+	}
+	if err := os.Rename(name+TempSuffix, name); err != nil {
+		t.Fatal(err)
+	}
+	rel()
+	st2, _ := l.FsStat(ctx, "p")
+	if st2.Used != st1.Used || st2.Reserved != 0 {
+		t.Fatalf("after release: used %d (was %d), reserved %d", st2.Used, st1.Used, st2.Reserved)
+	}
+	if fs.walks.Load() != walks {
+		t.Fatalf("%d walks of the path during reservations", fs.walks.Load()-walks)
+	}
+	if err := idx.StorageDeclareSector(ctx, "p", sec1, storiface.FTSealed, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Remove(ctx, sec1, storiface.FTSealed, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	st3, _ := l.FsStat(ctx, "p")
+	if st3.Used != st0.Used || fs.walks.Load() != walks+1 {
+		t.Fatalf("after remove: used %d (want %d), walks %d", st3.Used, st0.Used, fs.walks.Load()-walks)
 	}
 }
