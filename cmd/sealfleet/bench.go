@@ -6,5 +6,5 @@ import "github.com/urfave/cli/v2"
 var benchCmd = &cli.Command{
 	Name:        "bench",
 	Usage:       "measure sealing stages and the scheduler on this machine",
-	Subcommands: []*cli.Command{benchPieceCmd, benchPC2Cmd, benchPC1Cmd, benchSchedCmd},
+	Subcommands: []*cli.Command{benchPieceCmd, benchPC2Cmd, benchPC1Cmd, benchSchedCmd, benchFetchCmd},
 }
