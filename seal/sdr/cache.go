@@ -49,7 +49,8 @@ var (
 // without a published digest (synthetic, test sizes), the digest recorded in the "<name>.sha256" sidecar when
 // this package generated it. A file of the wrong size, with a wrong digest or without any digest to check is
 // logged, deleted and regenerated; if regenerating does not produce the published digest, OpenParentsCache fails.
-// Generation holds an exclusive flock on "<name>.lock", so processes sharing the directory generate it once.
+// Checking and generating hold an exclusive flock on "<name>.lock", so processes sharing the directory generate
+// it once; a read-only directory with a good cache file is used without the lock.
 func OpenParentsCache(dir string, cfg Config) (*ParentsCache, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -73,6 +74,10 @@ func OpenParentsCache(dir string, cfg Config) (*ParentsCache, error) {
 	defer mu.(*sync.Mutex).Unlock()
 	unlock, err := lockFile(path + ".lock")
 	if err != nil {
+		// A read-only directory holding a good cache is fine: only generating needs the lock.
+		if c, verr := openVerified(path, cfg); verr == nil {
+			return c, nil
+		}
 		return nil, err
 	}
 	defer unlock()

@@ -210,3 +210,27 @@ func TestOpenParentsCacheConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenParentsCacheReadOnlyDir(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores directory permissions")
+	}
+	cfg := Config{Nodes: 64, Layers: 2, PoRepID: [32]byte{32}, Version: V1_1}
+	dir := t.TempDir()
+	c, err := OpenParentsCache(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	mustRemove(t, c.Path()+".lock")
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	forgetVerified()
+	c, err = OpenParentsCache(dir, cfg)
+	if err != nil {
+		t.Fatalf("read-only dir with a good cache: %v", err)
+	}
+	c.Close()
+}
