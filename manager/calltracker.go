@@ -64,7 +64,8 @@ type callTracker struct {
 	early      map[storiface.CallID]callResult
 	earlyOrder []storiface.CallID
 
-	onJoin func(WorkID) // test hook: called (under the lock) when a caller joins existing work
+	onJoin    func(WorkID) // test hook: called (under the lock) when a caller joins existing work
+	onStarted func(WorkID) // test hook: called (under the lock) once a worker's call ID is recorded
 }
 
 func newCallTracker(ctx context.Context, d *db.DB, log *slog.Logger, now func() time.Time) (*callTracker, error) {
@@ -275,6 +276,9 @@ func (ct *callTracker) started(ctx context.Context, wid WorkID, worker storiface
 		return err
 	}
 	ct.callToWork[id] = wid
+	if ct.onStarted != nil {
+		ct.onStarted(wid)
+	}
 	if res, ok := ct.early[id]; ok {
 		delete(ct.early, id)
 		ct.finishLocked(wid, e, res, true)

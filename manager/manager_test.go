@@ -63,9 +63,10 @@ func (r *rig) openDB() *db.DB {
 
 // node is one manager process: its scheduler and manager.
 type node struct {
-	m     *Manager
-	s     *sched.Scheduler
-	close func()
+	m       *Manager
+	s       *sched.Scheduler
+	close   func()
+	started chan WorkID // receives each work whose worker call ID the tracker recorded
 }
 
 // startManager starts a manager (and scheduler) on the rig's database; with backend it runs an embedded worker.
@@ -86,8 +87,15 @@ func (r *rig) startManager(withLocalWorker bool) *node {
 		r.t.Fatal(err)
 	}
 	r.ret.set(m)
+	started := make(chan WorkID, 16)
+	m.ct.onStarted = func(wid WorkID) {
+		select {
+		case started <- wid:
+		default: // nobody is watching (long runs): never block the tracker
+		}
+	}
 	var once sync.Once
-	n := &node{m: m, s: s, close: func() {
+	n := &node{m: m, s: s, started: started, close: func() {
 		once.Do(func() {
 			r.ret.set(nil)
 			m.Close()
@@ -321,6 +329,7 @@ func TestAbortReachesWorker(t *testing.T) {
 	}
 	op := runAsync(r.ctx, c2(n.m))
 	<-r.backend.Entered
+	<-n.started
 	work := n.m.TrackedWork()
 	if len(work) != 1 || work[0].Status != WorkRunning {
 		t.Fatalf("tracked work %+v", work)
@@ -413,6 +422,7 @@ func TestAbortAfterManagerRestartFindsWorkerByHost(t *testing.T) {
 	ctx1, crash := context.WithCancel(r.ctx)
 	first := runAsync(ctx1, c2(n1.m))
 	<-r.backend.Entered
+	<-n1.started
 	call := n1.m.TrackedWork()[0].WorkerCall.CallID()
 	crash()
 	<-first
