@@ -55,6 +55,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Size <= 0 || cfg.Runs <= 0 || cfg.Streams <= 0 {
 		return Result{}, errors.New("fetch bench: size, runs and streams must be positive")
 	}
+	ctx, cancel := context.WithCancel(ctx) // stops the nodes' heartbeats
+	defer cancel()
 	dir, err := os.MkdirTemp(cfg.Dir, "sealfleet-fetchbench-")
 	if err != nil {
 		return Result{}, err
@@ -114,6 +116,7 @@ func startNode(ctx context.Context, idx *stores.Index, dir, name, auth string, s
 	}
 	n := &node{local: local, srv: &http.Server{Handler: stores.NewFetchHandler(local, check, nil), ReadHeaderTimeout: 10 * time.Second}}
 	go n.srv.Serve(ln) //nolint:errcheck // ends with Close
+	go local.Run(ctx)  //nolint:errcheck // heartbeats until ctx ends
 	n.remote = stores.NewRemote(local, idx, stores.RemoteOptions{Auth: http.Header{"Authorization": {auth}}, Streams: streams, Logger: log})
 	return n, nil
 }
