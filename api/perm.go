@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/filecoin-project/go-jsonrpc/auth"
 	"github.com/golang-jwt/jwt/v5"
@@ -228,3 +230,47 @@ func writeFileAtomic(p string, data []byte, mode os.FileMode) error {
 	}
 	return nil
 }
+
+// CachingVerifier remembers verify's answers for ttl, so a worker that checks tokens through its manager does
+// not make a round trip per request. Failed checks are not cached. now is the clock (time.Now if nil).
+func CachingVerifier(verify VerifyFunc, ttl time.Duration, now func() time.Time) VerifyFunc {
+	if now == nil {
+		now = time.Now
+	}
+	type entry struct {
+		perms []auth.Permission
+		until time.Time
+	}
+	var mu sync.Mutex
+	cache := map[string]entry{}
+	return func(ctx context.Context, token string) ([]auth.Permission, error) {
+		mu.Lock()
+		e, ok := cache[token]
+		mu.Unlock()
+		t := now()
+		if ok && t.Before(e.until) {
+			return e.perms, nil
+		}
+		perms, err := verify(ctx, token)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(cache) >= maxCachedTokens {
+			for k, v := range cache {
+				if !t.Before(v.until) {
+					delete(cache, k)
+				}
+			}
+			if len(cache) >= maxCachedTokens {
+				clear(cache)
+			}
+		}
+		cache[token] = entry{perms: perms, until: t.Add(ttl)}
+		return perms, nil
+	}
+}
+
+// maxCachedTokens bounds a CachingVerifier's memory.
+const maxCachedTokens = 1024

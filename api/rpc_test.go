@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-jsonrpc/auth"
 	"github.com/google/uuid"
@@ -264,5 +265,40 @@ func TestSecretAndEndpoint(t *testing.T) {
 	t.Setenv(EnvAPIInfo, "tok:http://10.0.0.1:1")
 	if info, err := ReadInfo(dir); err != nil || info.Token != "tok" {
 		t.Fatalf("env override: %+v %v", info, err)
+	}
+}
+
+func TestCachingVerifier(t *testing.T) {
+	calls := 0
+	inner := func(_ context.Context, tok string) ([]auth.Permission, error) {
+		calls++
+		if tok == "bad" {
+			return nil, ErrBadToken
+		}
+		return []auth.Permission{PermRead}, nil
+	}
+	now := time.Unix(0, 0)
+	v := CachingVerifier(inner, time.Minute, func() time.Time { return now })
+	steps := []struct {
+		name      string
+		token     string
+		advance   time.Duration
+		wantErr   bool
+		wantCalls int
+	}{
+		{"first check asks", "good", 0, false, 1},
+		{"second check is cached", "good", 30 * time.Second, false, 1},
+		{"expired entry asks again", "good", time.Minute, false, 2},
+		{"failures are not cached", "bad", 0, true, 3},
+		{"failures ask every time", "bad", 0, true, 4},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			now = now.Add(s.advance)
+			_, err := v(context.Background(), s.token)
+			if (err != nil) != s.wantErr || calls != s.wantCalls {
+				t.Fatalf("err %v, calls %d; want err %v, calls %d", err, calls, s.wantErr, s.wantCalls)
+			}
+		})
 	}
 }

@@ -54,9 +54,10 @@ type workEntry struct {
 // worker's call ID / done with the result) is persisted, so that after a manager restart a re-issued op joins
 // the running call, or takes its result, instead of running it again.
 type callTracker struct {
-	db  *db.DB
-	log *slog.Logger
-	now func() time.Time
+	db        *db.DB
+	log       *slog.Logger
+	now       func() time.Time
+	retention time.Duration // done work older than this (by start time) is dropped at load
 
 	mu         sync.Mutex
 	work       map[WorkID]*workEntry
@@ -68,11 +69,19 @@ type callTracker struct {
 	onStarted func(WorkID) // test hook: called (under the lock) once a worker's call ID is recorded
 }
 
+// DefaultDoneRetention is how long a finished result nobody has taken is kept across restarts.
+const DefaultDoneRetention = 7 * 24 * time.Hour
+
 func newCallTracker(ctx context.Context, d *db.DB, log *slog.Logger, now func() time.Time) (*callTracker, error) {
+	return newCallTrackerRetention(ctx, d, log, now, DefaultDoneRetention)
+}
+
+func newCallTrackerRetention(ctx context.Context, d *db.DB, log *slog.Logger, now func() time.Time,
+	retention time.Duration) (*callTracker, error) {
 	if err := d.Migrate(ctx, "manager_calls", callMigrations); err != nil {
 		return nil, fmt.Errorf("manager call tracker: %w", err)
 	}
-	ct := &callTracker{db: d, log: log, now: now, work: map[WorkID]*workEntry{},
+	ct := &callTracker{db: d, log: log, now: now, retention: retention, work: map[WorkID]*workEntry{},
 		callToWork: map[storiface.CallID]WorkID{}, early: map[storiface.CallID]callResult{}}
 	if err := ct.load(ctx); err != nil {
 		return nil, err
@@ -81,8 +90,8 @@ func newCallTracker(ctx context.Context, d *db.DB, log *slog.Logger, now func() 
 }
 
 // load re-attaches persisted work after a restart: running work waits for its worker's result again, done work
-// keeps its result for the op that re-issues it, and work that never reached a worker is dropped (the re-issued
-// op schedules it afresh).
+// keeps its result for the op that re-issues it (for the retention period), and work that never reached a worker
+// is dropped (the re-issued op schedules it afresh).
 func (ct *callTracker) load(ctx context.Context) error {
 	rows, err := ct.db.QueryContext(ctx, `SELECT work_id, record FROM manager_calls`)
 	if err != nil {
@@ -109,6 +118,11 @@ func (ct *callTracker) load(ctx context.Context) error {
 		case WorkRunning:
 			ct.callToWork[ws.WorkerCall.CallID()] = ws.ID
 		case WorkDone:
+			if ws.StartTime > 0 && ct.now().Sub(time.Unix(ws.StartTime, 0)) > ct.retention {
+				ct.log.Info("dropping an old result nobody took", "work", ws.ID, "started", time.Unix(ws.StartTime, 0))
+				drop = append(drop, key)
+				continue
+			}
 			e.res = callResult{value: ws.Result, err: ws.callError()}
 			close(e.done)
 		}
@@ -121,7 +135,7 @@ func (ct *callTracker) load(ctx context.Context) error {
 	}
 	for _, key := range drop {
 		if _, err := ct.db.ExecContext(ctx, ct.db.Rebind(`DELETE FROM manager_calls WHERE work_id = ?`), key); err != nil {
-			return fmt.Errorf("dropping unstarted work: %w", err)
+			return fmt.Errorf("dropping stale work: %w", err)
 		}
 	}
 	return nil

@@ -154,3 +154,42 @@ func TestStartedWithWorkerError(t *testing.T) {
 		t.Fatalf("failed work still tracked: %+v", left)
 	}
 }
+
+func TestOldDoneWorkDroppedAtLoad(t *testing.T) {
+	path := t.TempDir() + "/calls.db"
+	ct := newTestTracker(t, path) // its clock reads 1700000000
+	ctx := context.Background()
+	ref, _ := ct.getWork(ctx, storiface.TTCommit2, testSector, "old")
+	id := storiface.NewCallID(testSector.ID)
+	if err := ct.started(ctx, ref.wid, storiface.WorkerID{}, "box", id, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ct.returnResult(id, storiface.Proof("p"), nil); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		age  time.Duration
+		kept int
+	}{
+		{"within retention", DefaultDoneRetention - time.Hour, 1},
+		{"past retention", DefaultDoneRetention + time.Hour, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := db.OpenSQLite(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			later := func() time.Time { return time.Unix(1700000000, 0).Add(tc.age) }
+			ct2, err := newCallTrackerRetention(ctx, d, quiet, later, DefaultDoneRetention)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(ct2.list()); got != tc.kept {
+				t.Fatalf("kept %d, want %d", got, tc.kept)
+			}
+		})
+	}
+}

@@ -66,6 +66,9 @@ type Config struct {
 	Now func() time.Time
 	// WorkerClient tunes the RPC clients the manager dials to remote workers.
 	WorkerClient api.ClientOptions
+	// DoneRetention is how long a finished result that no op has taken is kept across restarts
+	// (default DefaultDoneRetention).
+	DoneRetention time.Duration
 }
 
 // Scheduler is what the manager needs of the scheduler (sched.Scheduler implements it).
@@ -156,7 +159,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Manager, error) {
 		cfg.Now = time.Now
 	}
 	log := cfg.Logger.With("component", "manager")
-	ct, err := newCallTracker(ctx, deps.DB, log, cfg.Now)
+	if cfg.DoneRetention <= 0 {
+		cfg.DoneRetention = DefaultDoneRetention
+	}
+	ct, err := newCallTrackerRetention(ctx, deps.DB, log, cfg.Now, cfg.DoneRetention)
 	if err != nil {
 		return nil, err
 	}

@@ -155,7 +155,7 @@ func (d *Daemon) defaultPath(ctx context.Context, ls *stores.FileLocalStorage) e
 }
 
 func (d *Daemon) serve(deps DaemonDeps, lst net.Listener) {
-	verify := api.VerifyFunc(d.mgr.AuthVerify)
+	verify := api.CachingVerifier(d.mgr.AuthVerify, time.Minute, nil)
 	mux := http.NewServeMux()
 	mux.Handle(api.RPCPath, api.WorkerHandler(d.worker, verify))
 	mux.Handle("/remote/", stores.NewFetchHandler(d.local, api.Authorize(verify, api.PermAdmin), deps.Allocated))
