@@ -185,6 +185,13 @@ func (c *ParentsCache) Path() string { return c.path }
 // Digest returns the verified SHA-256 of the cache file.
 func (c *ParentsCache) Digest() [32]byte { return c.digest }
 
+// closed reports whether Close has been called.
+func (c *ParentsCache) closed() bool {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	return c.data == nil
+}
+
 // Close unmaps the file. Slices returned by Parents must not be used afterwards. Close is idempotent.
 func (c *ParentsCache) Close() error {
 	c.closeMu.Lock()

@@ -58,8 +58,8 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 	if err := cfg.Validate(); err != nil {
 		return stats, err
 	}
-	if pc == nil {
-		return stats, errors.New("labeling: parents cache is nil")
+	if pc == nil || pc.closed() {
+		return stats, errors.New("labeling: parents cache is nil or closed")
 	}
 	if pcfg := pc.Config(); pcfg.Nodes != cfg.Nodes || pcfg.PoRepID != cfg.PoRepID || pcfg.Version != cfg.Version {
 		return stats, fmt.Errorf("labeling: parents cache is for %d nodes, porep id %x, version %v; config wants %d, %x, %v",

@@ -223,4 +223,12 @@ func TestLabelRejectsMismatchedCache(t *testing.T) {
 	if err := Label(t.Context(), cfg, nil, [32]byte{}, t.TempDir()); err == nil {
 		t.Fatal("accepted a nil parents cache")
 	}
+	closed, err := OpenParentsCache(t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	if err := Label(t.Context(), cfg, closed, [32]byte{}, t.TempDir()); err == nil {
+		t.Fatal("accepted a closed parents cache")
+	}
 }
