@@ -258,6 +258,36 @@ func (l *layerLabeler) fill(s *ringSlot, v, ready uint64) {
 	}
 }
 
+// fillReady writes the message of node v into s when all its parents are labelled (the hasher gathering for
+// itself): no patch bookkeeping, and loops whose bounds let the compiler drop the index checks on the message.
+func (l *layerLabeler) fillReady(s *ringSlot, v uint64) {
+	binary.BigEndian.PutUint64(s.msg[36:44], v)
+	parents := (*[TotalParents]uint32)(l.pc.Parents(v))
+	body := s.body()
+	s.npatch = 0
+	cur, prev := l.cur, l.prev
+	if l.degree == BaseDegree {
+		for i := 0; i < BaseDegree; i++ {
+			lab := *(*[NodeSize]byte)(cur[uint64(parents[i])*NodeSize:])
+			body[i], body[i+6], body[i+12], body[i+18], body[i+24], body[i+30] = lab, lab, lab, lab, lab, lab
+		}
+		body[36] = body[0]
+		return
+	}
+	for i := 0; i < BaseDegree; i++ {
+		lab := *(*[NodeSize]byte)(cur[uint64(parents[i])*NodeSize:])
+		body[i], body[i+TotalParents], body[i+2*TotalParents] = lab, lab, lab
+	}
+	for i := BaseDegree; i < labelRepeats-2*TotalParents; i++ { // expander parents 6, 7, 8: three copies
+		lab := *(*[NodeSize]byte)(prev[uint64(parents[i])*NodeSize:])
+		body[i], body[i+TotalParents], body[i+2*TotalParents] = lab, lab, lab
+	}
+	for i := labelRepeats - 2*TotalParents; i < TotalParents; i++ { // expander parents 9..13: two copies
+		lab := *(*[NodeSize]byte)(prev[uint64(parents[i])*NodeSize:])
+		body[i], body[i+TotalParents] = lab, lab
+	}
+}
+
 // hash labels node 0, then every other node in order.
 func (l *layerLabeler) hash(ctx context.Context) error {
 	var prefix [prefixLen]byte
@@ -279,7 +309,7 @@ func (l *layerLabeler) hash(ctx context.Context) error {
 			if v+1 < n {
 				l.prefetch(v + 1) // likely needed next too
 			}
-			l.fill(s, v, v)
+			l.fillReady(s, v)
 			l.stolen++
 		}
 		l.patch(s)

@@ -40,6 +40,14 @@ func TestGatherWithLaggingProgressThenPatch(t *testing.T) {
 				if !bytes.Equal(s.msg[:], want) {
 					t.Fatalf("node %d, ready %d: patched message differs from the reference", v, ready)
 				}
+				// The hasher's own path, with every parent labelled.
+				for j := prefixLen; j < msgLen; j++ {
+					s.msg[j] = 0xee
+				}
+				l.fillReady(&s, v)
+				if !bytes.Equal(s.msg[:], want) || s.npatch != 0 {
+					t.Fatalf("node %d: fillReady message differs from the reference", v)
+				}
 			}
 			if patched == 0 {
 				t.Fatal("no parent was ever patched: the test does not exercise patching")
