@@ -203,10 +203,12 @@ func (r *Remote) fetchType(ctx context.Context, s abi.SectorID, t storiface.Sect
 			}
 		}
 	}
+	// Both are worth retrying later (a node may come back, a file may be declared), hence the temporary code.
 	if len(errs) == 0 {
-		return "", fmt.Errorf("fetching %s of %s: no other node holds it", t, storiface.SectorName(s))
+		return "", storiface.Errf(storiface.ErrTempUnknown, "fetching %s of %s: no other node holds it", t, storiface.SectorName(s))
 	}
-	return "", fmt.Errorf("fetching %s of %s: every source failed: %w", t, storiface.SectorName(s), errors.Join(errs...))
+	return "", storiface.Err(storiface.ErrTempUnknown, fmt.Errorf("fetching %s of %s: every source failed: %w",
+		t, storiface.SectorName(s), errors.Join(errs...)))
 }
 
 // fetchOne downloads one URL into tmp, verifies it and renames it to dest; on failure tmp is removed.

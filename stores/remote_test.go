@@ -173,6 +173,9 @@ func TestRemoteInterruptedFetch(t *testing.T) {
 			if tc.cancel && !errors.Is(err, context.Canceled) {
 				t.Fatalf("err %v, want context.Canceled", err)
 			}
+			if !tc.cancel && storiface.CodeOf(err) != storiface.ErrTempUnknown {
+				t.Fatalf("err %v, want a temporary error code", err)
+			}
 			found, _ := idx.StorageFindSector(context.Background(), sec1, storiface.FTSealed, 0, false)
 			if !slices.Equal(foundIDs(found), []storiface.ID{"src"}) {
 				t.Fatalf("partial file declared: %v", foundIDs(found))
