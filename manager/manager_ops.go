@@ -81,8 +81,10 @@ func (m *Manager) runOnce(ctx context.Context, spec workSpec) (callResult, error
 		}
 	}
 	var res callResult
+	m.log.Debug("scheduling", "work", ref.wid, "sector", spec.sector)
 	err = m.deps.Sched.Schedule(ctx, spec.sector, spec.task, spec.sel, spec.prepare,
 		func(ctx context.Context, w sched.Worker) error {
+			m.log.Debug("running", "work", ref.wid, "sector", spec.sector)
 			var werr error
 			res, werr = m.startAndWait(ctx, ref, w, spec.call)
 			return werr
