@@ -1,6 +1,7 @@
 package stores
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -490,5 +491,44 @@ func TestMaxStorageUsedWithoutWalks(t *testing.T) {
 	st3, _ := l.FsStat(ctx, "p")
 	if st3.Used != st0.Used || fs.walks.Load() != walks+1 {
 		t.Fatalf("after remove: used %d (want %d), walks %d", st3.Used, st0.Used, fs.walks.Load()-walks)
+	}
+}
+
+func TestMovePathAcrossFilesystems(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "sealfleet-move-")
+	if err != nil {
+		t.Skip("no /dev/shm to move across filesystems from")
+	}
+	defer os.RemoveAll(shm)
+	dst := t.TempDir()
+	tests := []struct {
+		name  string
+		files map[string]int // relative name -> size; "" is the source itself as a file
+	}{
+		{"file", map[string]int{"": 3000}},
+		{"directory", map[string]int{"p_aux": 64, "sub/tree.dat": 5000}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			from := filepath.Join(shm, tc.name)
+			for rel, size := range tc.files {
+				writeBytes(t, filepath.Join(from, rel), pattern(size, byte(size)))
+			}
+			to := filepath.Join(dst, "final", tc.name)
+			if err := movePath(from, to, filepath.Join(dst, FetchTempSubdir, tc.name)); err != nil {
+				t.Fatal(err)
+			}
+			for rel, size := range tc.files {
+				if got := readFile(t, filepath.Join(to, rel)); !bytes.Equal(got, pattern(size, byte(size))) {
+					t.Fatalf("%s differs", rel)
+				}
+			}
+			if _, err := os.Stat(from); !os.IsNotExist(err) {
+				t.Fatalf("source left: %v", err)
+			}
+			if ents, _ := os.ReadDir(filepath.Join(dst, FetchTempSubdir)); len(ents) != 0 {
+				t.Fatalf("temp left: %v", ents)
+			}
+		})
 	}
 }
