@@ -45,6 +45,7 @@ type managerBase interface {
 // StorageList, StorageInfo and StorageStat (figures only for the manager's own paths).
 type managerStorage struct{ managerBase }
 
+// StorageRedeclareLocal calls the manager's method of that name if it serves one.
 func (m managerStorage) StorageRedeclareLocal(ctx context.Context, id *storiface.ID, dropMissing bool) error {
 	if r, ok := m.managerBase.(interface {
 		StorageRedeclareLocal(context.Context, *storiface.ID, bool) error
@@ -54,6 +55,7 @@ func (m managerStorage) StorageRedeclareLocal(ctx context.Context, id *storiface
 	return errors.New("this manager does not serve StorageRedeclareLocal")
 }
 
+// StoragePaths calls the manager's method of that name, or assembles the list from the index methods.
 func (m managerStorage) StoragePaths(ctx context.Context) ([]stores.PathStatus, error) {
 	if p, ok := m.managerBase.(interface {
 		StoragePaths(context.Context) ([]stores.PathStatus, error)
