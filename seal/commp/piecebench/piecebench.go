@@ -37,6 +37,11 @@ type Result struct {
 	Ratio1Core          float64 `json:"ratio1Core"`                 // CommP1Core / Hashhash1Core
 	Ratio2CoresVs1      float64 `json:"ratio2CoresVsHashhash1Core"` // CommP2Cores / Hashhash1Core
 	Ratio2CoresVs2Cores float64 `json:"ratio2CoresVsHashhash2Cores"`
+
+	// MiB per CPU-second of the single-core runs: less sensitive to other load on the machine than wall time.
+	CommP1CoreCPU    float64 `json:"commP1CoreMiBsPerCPUSecond"`
+	Hashhash1CoreCPU float64 `json:"hashhash1CoreMiBsPerCPUSecond"`
+	RatioCPU         float64 `json:"ratio1CorePerCPUSecond"`
 }
 
 // ParseSize parses a byte count with an optional KiB, MiB or GiB suffix ("512MiB", "1GiB", "1048576").
@@ -86,22 +91,30 @@ func Run(size uint64, reps int) (Result, error) {
 	}
 	for range reps {
 		for _, m := range []struct {
-			procs int
-			calc  digester
-			into  *float64
+			procs   int
+			calc    digester
+			into    *float64
+			intoCPU *float64
 		}{
-			{1, commp.NewCalc(1), &res.CommP1Core},
-			{1, &hashhash.Calc{}, &res.Hashhash1Core},
-			{2, commp.NewCalc(2), &res.CommP2Cores},
-			{2, &hashhash.Calc{}, &res.Hashhash2Cores},
+			{1, commp.NewCalc(1), &res.CommP1Core, &res.CommP1CoreCPU},
+			{1, &hashhash.Calc{}, &res.Hashhash1Core, &res.Hashhash1CoreCPU},
+			{2, commp.NewCalc(2), &res.CommP2Cores, nil},
+			{2, &hashhash.Calc{}, &res.Hashhash2Cores, nil},
 		} {
 			runtime.GOMAXPROCS(m.procs)
+			cpu0 := cpuTime()
 			rate, err := commpRate(data, m.calc)
 			if err != nil {
 				return res, err
 			}
 			*m.into = max(*m.into, rate)
+			if cpu := cpuTime() - cpu0; m.intoCPU != nil && cpu > 0 {
+				*m.intoCPU = max(*m.intoCPU, mibs(size, cpu))
+			}
 		}
+	}
+	if res.Hashhash1CoreCPU > 0 {
+		res.RatioCPU = res.CommP1CoreCPU / res.Hashhash1CoreCPU
 	}
 	res.Ratio1Core = res.CommP1Core / res.Hashhash1Core
 	res.Ratio2CoresVs1 = res.CommP2Cores / res.Hashhash1Core
