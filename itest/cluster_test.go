@@ -26,13 +26,16 @@ type cluster struct {
 	mgr     api.Manager
 	sectors *sectorsClient
 	workers map[string]*proc // by worker name
+	repos   map[string]string
+	addrs   map[string]string
 }
 
 // startCluster starts the manager sealing sectors of size and workers named names, and waits until the manager
 // has every worker.
 func startCluster(t *testing.T, size string, names ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, repo: t.TempDir(), workers: map[string]*proc{}}
+	c := &cluster{t: t, repo: t.TempDir(), workers: map[string]*proc{}, repos: map[string]string{},
+		addrs: map[string]string{}}
 	c.env = []string{"SEALFLEET_PARENT_CACHE=" + parentsDir(t), api.EnvRepo + "=", api.EnvAPIInfo + "="}
 	conf := "[Sealing]\n  WaitSeedDelay = \"0s\"\n  RetryBackoff = \"1s\"\n  MaxRetryBackoff = \"4s\"\n"
 	if err := os.WriteFile(filepath.Join(c.repo, "config.toml"), []byte(conf), 0o644); err != nil {
@@ -77,7 +80,7 @@ func parentsDir(t *testing.T) string {
 func (c *cluster) startWorker(name, repo, addr string) *proc {
 	p := startProc(c.t, name, c.env, "worker", "run", "--repo", c.repo, "--worker-repo", repo, "--listen", addr,
 		"--name", name)
-	c.workers[name] = p
+	c.workers[name], c.repos[name], c.addrs[name] = p, repo, addr
 	return p
 }
 
@@ -160,4 +163,49 @@ func TestClusterPledge(t *testing.T) {
 	c := startCluster(t, "2KiB", "w1", "w2")
 	nums := c.pledge(2)
 	c.waitProving(nums, 2*time.Minute)
+}
+
+// TestClusterWorkerCrashDuringPC1 kills a worker with SIGKILL while it runs PreCommit1 of an 8MiB sector (long
+// enough to be caught running), restarts it on the same repo and address as a supervisor would, and checks that
+// the sector still reaches Proving with a proof that verifies. Skipped with -short.
+func TestClusterWorkerCrashDuringPC1(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8MiB sector: about a minute on 2 cores")
+	}
+	c := startCluster(t, "8MiB", "w1", "w2")
+	nums := c.pledge(1)
+	victim := c.waitRunning(storiface.TTPreCommit1, 2*time.Minute)
+	t.Logf("killing %s during PreCommit1", victim)
+	c.workers[victim].kill9()
+	c.startWorker(victim, c.repos[victim], c.addrs[victim])
+	c.waitProving(nums, 5*time.Minute)
+}
+
+// waitRunning polls the manager until a worker runs a task of type tt and returns that worker's name.
+func (c *cluster) waitRunning(tt storiface.TaskType, timeout time.Duration) string {
+	var name string
+	eventually(c.t, tt.Short()+" running", timeout, 20*time.Millisecond, func() (bool, error) {
+		ctx := context.Background()
+		jobs, err := c.mgr.WorkerJobs(ctx)
+		if err != nil {
+			return false, err
+		}
+		for wid, js := range jobs {
+			for _, j := range js {
+				if j.Task != tt || j.RunWait != storiface.RWRunning {
+					continue
+				}
+				stats, err := c.mgr.WorkerStats(ctx)
+				if err != nil {
+					return false, err
+				}
+				if st, ok := stats[wid]; ok && c.workers[st.Info.Name] != nil {
+					name = st.Info.Name
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
+	return name
 }
