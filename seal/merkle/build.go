@@ -89,17 +89,34 @@ func hashLevelParallel(h Hasher, dst, src []byte, arity, workers int) error {
 }
 
 // levelStarts returns the node offset of each level in a base tree file
-// with the given leaves and arity, leaves first, and the total node count.
-func levelStarts(leaves uint64, arity int) ([]uint64, uint64) {
-	var starts []uint64
+// with the given leaves and arity that stores levels discard..top, lowest
+// first (−1 for a level not stored), and the number of stored nodes.
+func levelStarts(leaves uint64, arity, discard int) ([]int64, uint64) {
+	var starts []int64
 	var off uint64
-	for n := leaves; ; n /= uint64(arity) {
-		starts = append(starts, off)
-		off += n
+	for n, level := leaves, 0; ; n, level = n/uint64(arity), level+1 {
+		if level < discard {
+			starts = append(starts, -1)
+		} else {
+			starts = append(starts, int64(off))
+			off += n
+		}
 		if n == 1 {
 			return starts, off
 		}
 	}
+}
+
+// writeLevel writes nodes at index first of level (nothing if the level
+// is discarded).
+func writeLevel(f *os.File, starts []int64, level int, first uint64, nodes []byte) error {
+	if starts[level] < 0 {
+		return nil
+	}
+	if _, err := f.WriteAt(nodes, (starts[level]+int64(first))*NodeSize); err != nil {
+		return fmt.Errorf("writing level %d: %w", level, err)
+	}
+	return nil
 }
 
 // BuildFile writes one full tree of the given arity over leaves leaves to
@@ -108,15 +125,16 @@ func levelStarts(leaves uint64, arity int) ([]uint64, uint64) {
 // written under a temporary name and renamed when complete; on error no
 // file is left at path. workers ≤ 0 means GOMAXPROCS.
 func BuildFile(ctx context.Context, path string, h Hasher, arity int, leaves, leafOffset uint64, fill LeafFunc, workers int) (Node, error) {
-	return buildFile(ctx, path, h, arity, leaves, leafOffset, fill, workers, maxChunkNodes)
+	return buildFile(ctx, path, h, arity, leaves, leafOffset, fill, workers, maxChunkNodes, 0)
 }
 
-// buildFile is BuildFile with an explicit bound on the leaves per chunk.
-func buildFile(ctx context.Context, path string, h Hasher, arity int, leaves, leafOffset uint64, fill LeafFunc, workers int, maxChunk uint64) (root Node, err error) {
-	if err := (Shape{Leaves: leaves, BaseArity: arity}).Validate(); err != nil {
+// buildFile is BuildFile with an explicit bound on the leaves per chunk
+// and the number of lowest levels not to store (rows_to_discard).
+func buildFile(ctx context.Context, path string, h Hasher, arity int, leaves, leafOffset uint64, fill LeafFunc, workers int, maxChunk uint64, discard int) (root Node, err error) {
+	if err := (Shape{Leaves: leaves, BaseArity: arity, Discard: discard}).Validate(); err != nil {
 		return Node{}, fmt.Errorf("building %s: %w", path, err)
 	}
-	starts, total := levelStarts(leaves, arity)
+	starts, total := levelStarts(leaves, arity, discard)
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -161,7 +179,7 @@ func buildFile(ctx context.Context, path string, h Hasher, arity int, leaves, le
 		if err := hashLevelParallel(h, next, tops, arity, workers); err != nil {
 			return Node{}, fmt.Errorf("building %s level %d: %w", path, level, err)
 		}
-		if _, err := f.WriteAt(next, int64(starts[level]*NodeSize)); err != nil {
+		if err := writeLevel(f, starts, level, 0, next); err != nil {
 			return Node{}, fmt.Errorf("writing %s: %w", tmp, err)
 		}
 		tops = next
@@ -183,13 +201,13 @@ func buildFile(ctx context.Context, path string, h Hasher, arity int, leaves, le
 
 // buildChunk fills chunk c of the leaves, hashes its complete subtree in
 // memory, writes every level of it at its place and returns its root.
-func buildChunk(f *os.File, h Hasher, arity int, starts []uint64, chunk, c, leafOffset uint64, fill LeafFunc, buf []byte, workers int) (Node, error) {
+func buildChunk(f *os.File, h Hasher, arity int, starts []int64, chunk, c, leafOffset uint64, fill LeafFunc, buf []byte, workers int) (Node, error) {
 	cur := buf[:chunk*NodeSize]
 	if err := fill(leafOffset+c*chunk, cur); err != nil {
 		return Node{}, fmt.Errorf("leaves at %d: %w", leafOffset+c*chunk, err)
 	}
-	if _, err := f.WriteAt(cur, int64((starts[0]+c*chunk)*NodeSize)); err != nil {
-		return Node{}, fmt.Errorf("writing leaves: %w", err)
+	if err := writeLevel(f, starts, 0, c*chunk, cur); err != nil {
+		return Node{}, err
 	}
 	spare := buf[chunk*NodeSize:]
 	per := chunk
@@ -199,8 +217,8 @@ func buildChunk(f *os.File, h Hasher, arity int, starts []uint64, chunk, c, leaf
 		if err := hashLevelParallel(h, next, cur, arity, workers); err != nil {
 			return Node{}, fmt.Errorf("level %d: %w", level, err)
 		}
-		if _, err := f.WriteAt(next, int64((starts[level]+c*per)*NodeSize)); err != nil {
-			return Node{}, fmt.Errorf("writing level %d: %w", level, err)
+		if err := writeLevel(f, starts, level, c*per, next); err != nil {
+			return Node{}, err
 		}
 		// Reuse the consumed half of the buffer for the next level.
 		spare, cur = cur, next
@@ -223,7 +241,7 @@ func BuildTrees(ctx context.Context, paths []string, shape Shape, h Hasher, fill
 	per := shape.BaseLeaves()
 	roots := make([]Node, len(paths))
 	for i, p := range paths {
-		r, err := BuildFile(ctx, p, h, shape.BaseArity, per, uint64(i)*per, fill, workers)
+		r, err := buildFile(ctx, p, h, shape.BaseArity, per, uint64(i)*per, fill, workers, maxChunkNodes, shape.Discard)
 		if err != nil {
 			for _, done := range paths[:i] {
 				os.Remove(done)

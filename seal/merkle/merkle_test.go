@@ -1,6 +1,7 @@
 package merkle
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -88,7 +89,7 @@ func TestBuildMatchesNaive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			leaves := randomLeaves(tc.leaves, int64(tc.leaves))
 			path := t.TempDir() + "/tree.dat"
-			root, err := buildFile(context.Background(), path, tc.h, tc.arity, tc.leaves, 0, sliceFill(leaves), 2, tc.maxChunk)
+			root, err := buildFile(context.Background(), path, tc.h, tc.arity, tc.leaves, 0, sliceFill(leaves), 2, tc.maxChunk, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,5 +326,101 @@ func TestParallelCoversRange(t *testing.T) {
 	}
 	if err := Parallel(100, 1, 2, func(lo, hi int) error { return errors.New("boom") }); err == nil {
 		t.Fatal("error lost")
+	}
+}
+
+// TestDefaultDiscard: rust-fil-proofs storage-proofs-core `util.rs::default_rows_to_discard`
+// (fixed-rows-to-discard). The 32GiB value 2 also appears in curio's golden t_aux.
+func TestDefaultDiscard(t *testing.T) {
+	cases := []struct {
+		leaves uint64
+		arity  int
+		want   int
+	}{
+		{8, 8, 0}, {64, 8, 1}, {1 << 18, 8, 2}, {1 << 24, 8, 2}, {1 << 27, 8, 2},
+		{4, 2, 1}, {1 << 30, 2, 7}, {1 << 10, 4, 4}, {1 << 20, 4, 5},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.leaves, "/", tc.arity), func(t *testing.T) {
+			if got := DefaultDiscard(tc.leaves, tc.arity); got != tc.want {
+				t.Fatalf("got %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDiscardedLevels builds trees without their lowest levels (LevelCacheStore layout), checks the file holds
+// exactly the upper levels, and that proofs rebuilt from the leaves equal the whole tree's proofs.
+func TestDiscardedLevels(t *testing.T) {
+	cases := []struct {
+		name  string
+		nodes uint64
+		shape Shape
+	}{
+		{"2KiB discard 1", 64, Shape{Leaves: 64, BaseArity: 8, Discard: 1}},
+		{"8x8 discard 1", 512, Shape{Leaves: 512, BaseArity: 8, SubArity: 8, Discard: 1}},
+		{"4096 discard 2", 4096, Shape{Leaves: 4096, BaseArity: 8, Discard: 2}},
+		{"8x8x2 discard 2", 1024, Shape{Leaves: 1024, BaseArity: 8, SubArity: 8, TopArity: 2, Discard: 2}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			leaves := randomLeaves(tc.nodes, 13)
+			dir := t.TempDir()
+			full := tc.shape
+			full.Discard = 0
+			fullPaths := full.FilePaths(dir, "full")
+			lcPaths := tc.shape.FilePaths(dir, "lc")
+			rootFull, _, err := BuildTrees(context.Background(), fullPaths, full, Poseidon, sliceFill(leaves), 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root, _, err := BuildTrees(context.Background(), lcPaths, tc.shape, Poseidon, sliceFill(leaves), 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if root != rootFull {
+				t.Fatal("roots differ")
+			}
+			// The file is the whole tree's file without its lowest levels.
+			per := tc.shape.BaseLeaves()
+			skip := uint64(0)
+			for n, l := per, 0; l < tc.shape.Discard; n, l = n/8, l+1 {
+				skip += n
+			}
+			fb, _ := os.ReadFile(fullPaths[0])
+			lb, _ := os.ReadFile(lcPaths[0])
+			if uint64(len(lb)) != tc.shape.BaseTreeNodes()*NodeSize || string(lb) != string(fb[skip*NodeSize:]) {
+				t.Fatalf("file has %d bytes; want the whole tree's last %d", len(lb), len(fb)-int(skip*NodeSize))
+			}
+			if _, err := Open(lcPaths, tc.shape, Poseidon); err == nil {
+				t.Fatal("Open accepted discarded levels without leaves")
+			}
+			ft, err := Open(fullPaths, full, Poseidon)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ft.Close()
+			lt, err := OpenWithLeaves(lcPaths, tc.shape, Poseidon, bytes.NewReader(leaves))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lt.Close()
+			for _, i := range []uint64{0, 9, tc.nodes / 2, tc.nodes - 1} {
+				pf, err := ft.Prove(i)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pl, err := lt.Prove(i)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(pf) != fmt.Sprint(pl) {
+					t.Fatalf("leaf %d: proofs differ", i)
+				}
+				if err := pl.Verify(Poseidon, tc.shape, i, root); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -12,11 +12,43 @@ import (
 // TopArity requires a SubArity. There are SubArity·TopArity base trees
 // (1 if both are 0); base tree i covers leaves [i·B, (i+1)·B) where
 // B = Leaves / BaseTrees().
+//
+// Discard is the number of lowest levels of each base tree that its file
+// does not store (rust's rows_to_discard, LevelCacheStore): the file holds
+// levels Discard..root, and proofs rebuild the discarded levels from the
+// leaves (the replica for tree_r_last). 0 stores the whole tree.
 type Shape struct {
 	Leaves    uint64
 	BaseArity int
 	SubArity  int
 	TopArity  int
+	Discard   int
+}
+
+// DefaultDiscard returns rust-fil-proofs' default rows_to_discard for a
+// base tree of leaves leaves (storage-proofs-core `util.rs`
+// default_rows_to_discard with fixed-rows-to-discard): 0 for trees of at
+// most 2 rows, 1 for 3 rows, otherwise min(rows − 2, 7 for arity 2, 5 for
+// arity 4, 2 for other arities).
+func DefaultDiscard(leaves uint64, arity int) int {
+	rows := 1
+	for n := leaves; n > 1; n /= uint64(arity) {
+		rows++
+	}
+	switch {
+	case rows <= 2:
+		return 0
+	case rows == 3:
+		return 1
+	}
+	limit := 2
+	switch arity {
+	case 2:
+		limit = 7
+	case 4:
+		limit = 5
+	}
+	return min(rows-2, limit)
 }
 
 // ShapeForNodes returns the tree_c / tree_r_last shape that filecoin-proofs
@@ -65,6 +97,9 @@ func (s Shape) Validate() error {
 	if s.Leaves == 0 || s.Leaves%uint64(s.BaseTrees()) != 0 {
 		return fmt.Errorf("tree shape: %d leaves do not split into %d base trees", s.Leaves, s.BaseTrees())
 	}
+	if s.Discard < 0 || s.Discard > len(s.baseArities()) {
+		return fmt.Errorf("tree shape: discard %d levels: accepted 0 .. %d (the root is always stored)", s.Discard, len(s.baseArities()))
+	}
 	n := s.BaseLeaves()
 	for n > 1 {
 		if n%uint64(s.BaseArity) != 0 {
@@ -75,13 +110,19 @@ func (s Shape) Validate() error {
 	return nil
 }
 
+// baseArities lists the arity of each base-tree level above the leaves.
+func (s Shape) baseArities() []int {
+	var out []int
+	for n := s.BaseLeaves(); n > 1 && s.BaseArity > 1; n /= uint64(s.BaseArity) {
+		out = append(out, s.BaseArity)
+	}
+	return out
+}
+
 // LevelArities lists the arity of every level above the leaves, bottom
 // first: the base levels, then the sub level and the top level if present.
 func (s Shape) LevelArities() []int {
-	var out []int
-	for n := s.BaseLeaves(); n > 1; n /= uint64(s.BaseArity) {
-		out = append(out, s.BaseArity)
-	}
+	out := s.baseArities()
 	if s.SubArity > 0 {
 		out = append(out, s.SubArity)
 	}
@@ -91,16 +132,18 @@ func (s Shape) LevelArities() []int {
 	return out
 }
 
-// BaseTreeNodes returns the number of nodes one base tree file stores
-// (all levels).
+// BaseTreeLen returns the number of nodes of one whole base tree (all
+// levels; merkletree's get_merkle_tree_len).
+func (s Shape) BaseTreeLen() uint64 {
+	_, n := levelStarts(s.BaseLeaves(), s.BaseArity, 0)
+	return n
+}
+
+// BaseTreeNodes returns the number of nodes one base tree file stores:
+// levels Discard..root (merkletree's get_merkle_tree_cache_size).
 func (s Shape) BaseTreeNodes() uint64 {
-	var total uint64
-	for n := s.BaseLeaves(); ; n /= uint64(s.BaseArity) {
-		total += n
-		if n == 1 {
-			return total
-		}
-	}
+	_, n := levelStarts(s.BaseLeaves(), s.BaseArity, s.Discard)
+	return n
 }
 
 // FilePaths returns the base tree file names in dir for key ("tree-c",
