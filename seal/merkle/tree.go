@@ -14,7 +14,7 @@ type Tree struct {
 	shape     Shape
 	h         Hasher
 	files     []*os.File
-	starts    []int64   // level offsets within a base file, in nodes (−1: discarded)
+	starts    []int64     // level offsets within a base file, in nodes (−1: discarded)
 	leaves    io.ReaderAt // all leaves (global index i at i·32) when Discard > 0
 	baseRoots []Node
 	root      Node
