@@ -68,16 +68,15 @@ func (s storeConfig) appendBincode(b *bytes.Buffer) {
 // writeTAux writes t_aux as bincode of rust-fil-proofs
 // `stacked/vanilla/params.rs::TemporaryAux` with the same values that
 // `TemporaryAux::new` derives (labels: "layer-<n>" of size nodes; tree_d:
-// "tree-d" of size 2N−1; tree_r_last and tree_c: base-tree size), except
-// tree_r_last's rows_to_discard, which is 0 because sealfleet stores whole
-// tree_r_last trees (the reference keeps only the top rows). The path is
-// the absolute cache directory; rust resets it on load (set_cache_path).
-func writeTAux(cacheDir string, cfg sdr.Config, shapeR merkle.Shape) error {
+// "tree-d" of size 2N−1; tree_r_last and tree_c: base-tree size;
+// tree_r_last's rows_to_discard as stored). The path is the absolute cache
+// directory; rust resets it on load (set_cache_path).
+func writeTAux(cacheDir string, cfg sdr.Config, shapeRLast merkle.Shape) error {
 	abs, err := filepath.Abs(cacheDir)
 	if err != nil {
 		return fmt.Errorf("t_aux: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(cacheDir, TAuxFile), encodeTAux(abs, cfg, shapeR, 0))
+	return writeFileAtomic(filepath.Join(cacheDir, TAuxFile), encodeTAux(abs, cfg, shapeRLast, uint64(shapeRLast.Discard)))
 }
 
 // encodeTAux returns the bincode TemporaryAux for a cache directory path,
@@ -89,7 +88,7 @@ func encodeTAux(path string, cfg sdr.Config, shapeR merkle.Shape, rRowsToDiscard
 		storeConfig{path, fmt.Sprintf("layer-%d", l), cfg.Nodes, 0}.appendBincode(&b)
 	}
 	storeConfig{path, KeyTreeD, 2*cfg.Nodes - 1, 0}.appendBincode(&b)
-	baseSize := shapeR.BaseTreeNodes()
+	baseSize := shapeR.BaseTreeLen()
 	storeConfig{path, KeyTreeRLast, baseSize, rRowsToDiscard}.appendBincode(&b)
 	storeConfig{path, KeyTreeC, baseSize, 0}.appendBincode(&b)
 	return b.Bytes()

@@ -77,16 +77,20 @@ func openC1Sources(cfg sdr.Config, cacheDir, sealedPath string, commD, commR [32
 	if s.treeC.Root() != paux.CommC {
 		return fail(fmt.Errorf("tree_c root %x is not p_aux comm_c %x", s.treeC.Root(), paux.CommC))
 	}
-	if s.treeR, err = merkle.Open(TreeRLastPaths(cacheDir, shapeR), shapeR, merkle.Poseidon); err != nil {
+	if s.sealed, err = openSized(sealedPath, cfg.Nodes*merkle.NodeSize, "sealed replica"); err != nil {
+		return fail(err)
+	}
+	shapeRLast, err := TreeRLastShape(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	if s.treeR, err = merkle.OpenWithLeaves(TreeRLastPaths(cacheDir, shapeRLast), shapeRLast, merkle.Poseidon, s.sealed); err != nil {
 		return fail(fmt.Errorf("opening tree_r_last: %w", err))
 	}
 	if s.treeR.Root() != paux.CommRLast {
 		return fail(fmt.Errorf("tree_r_last root %x is not p_aux comm_r_last %x", s.treeR.Root(), paux.CommRLast))
 	}
 	if s.layers, err = openLayers(cacheDir, cfg); err != nil {
-		return fail(err)
-	}
-	if s.sealed, err = openSized(sealedPath, cfg.Nodes*merkle.NodeSize, "sealed replica"); err != nil {
 		return fail(err)
 	}
 	if s.graph, err = sdr.NewGraph(cfg); err != nil {
@@ -147,11 +151,8 @@ func (s *c1Sources) proveChallenge(c uint64) (*ChallengeProof, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tree_r_last proof: %w", err)
 	}
-	// The leaf comes from the replica, as the reference's level-cache
-	// tree_r_last (which stores no leaves) reads it.
-	if _, err := s.sealed.ReadAt(rp.Leaf[:], int64(c*merkle.NodeSize)); err != nil {
-		return nil, fmt.Errorf("reading sealed node: %w", err)
-	}
+	// The leaf and the discarded lower levels come from the replica, as
+	// in the reference's level-cache tree_r_last.
 	p.CommRLast = *rp
 	if p.Column, err = s.column(c); err != nil {
 		return nil, err

@@ -46,6 +46,19 @@ func Shapes(cfg sdr.Config) (treeD, treeR merkle.Shape, err error) {
 	return merkle.BinaryShape(cfg.Nodes), treeR, nil
 }
 
+// TreeRLastShape returns the tree_r_last shape of cfg: the tree_c shape
+// with rust's default rows_to_discard, so each base tree file holds only its
+// upper levels (LevelCacheStore layout) and proofs rebuild the lower ones
+// from the sealed replica.
+func TreeRLastShape(cfg sdr.Config) (merkle.Shape, error) {
+	s, err := merkle.ShapeForNodes(cfg.Nodes)
+	if err != nil {
+		return merkle.Shape{}, err
+	}
+	s.Discard = merkle.DefaultDiscard(s.BaseLeaves(), s.BaseArity)
+	return s, nil
+}
+
 // TreeDPath returns the tree_d file in cacheDir (sc-02-data-tree-d.dat).
 func TreeDPath(cacheDir string) string {
 	return merkle.BinaryShape(1).FilePaths(cacheDir, KeyTreeD)[0]
@@ -70,7 +83,8 @@ func TreeRLastPaths(cacheDir string, shape merkle.Shape) []string {
 //   - tree_d: SHA254 binary tree over the data; comm_d is its root;
 //   - C_i = Poseidon_L(label_1[i], …, label_L[i]) and tree_c over them;
 //   - sealed[i] = data[i] + label_L[i] mod r, written to sealedPath;
-//   - tree_r_last over the sealed nodes;
+//   - tree_r_last over the sealed nodes, stored without its lowest
+//     rows_to_discard levels like the reference (TreeRLastShape);
 //   - comm_r = Poseidon_2(comm_c, comm_r_last); p_aux and t_aux.
 //
 // Every file is written under a temporary name and renamed when complete
@@ -85,6 +99,10 @@ func PreCommit2(ctx context.Context, cfg sdr.Config, cacheDir, unsealedPath, sea
 		return commD, commR, fmt.Errorf("replica id %x: top two bits must be clear", replicaID)
 	}
 	_, shapeR, err := Shapes(cfg)
+	if err != nil {
+		return commD, commR, err
+	}
+	shapeRLast, err := TreeRLastShape(cfg)
 	if err != nil {
 		return commD, commR, err
 	}
@@ -108,7 +126,7 @@ func PreCommit2(ctx context.Context, cfg sdr.Config, cacheDir, unsealedPath, sea
 	if err != nil {
 		return commD, commR, fmt.Errorf("building tree_c: %w", err)
 	}
-	commRLast, err := encodeAndBuildTreeR(ctx, cfg, shapeR, cacheDir, data, layers[len(layers)-1], sealedPath, workers)
+	commRLast, err := encodeAndBuildTreeR(ctx, cfg, shapeRLast, cacheDir, data, layers[len(layers)-1], sealedPath, workers)
 	if err != nil {
 		return commD, commR, err
 	}
@@ -119,7 +137,7 @@ func PreCommit2(ctx context.Context, cfg sdr.Config, cacheDir, unsealedPath, sea
 	if err := writePAux(cacheDir, commC, commRLast); err != nil {
 		return commD, commR, err
 	}
-	if err := writeTAux(cacheDir, cfg, shapeR); err != nil {
+	if err := writeTAux(cacheDir, cfg, shapeRLast); err != nil {
 		return commD, commR, err
 	}
 	return rootD, root, nil

@@ -174,8 +174,18 @@ func addLE(a, b merkle.Node, q *big.Int) merkle.Node {
 func checkCacheFiles(t *testing.T, cache string, cfg sdr.Config, shapeR merkle.Shape) {
 	t.Helper()
 	wantSize := map[string]int64{TreeDPath(cache): int64((2*cfg.Nodes - 1) * 32)}
-	for _, p := range append(TreeCPaths(cache, shapeR), TreeRLastPaths(cache, shapeR)...) {
+	for _, p := range TreeCPaths(cache, shapeR) {
 		wantSize[p] = int64(shapeR.BaseTreeNodes() * 32)
+	}
+	shapeRLast, err := TreeRLastShape(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shapeRLast.Discard == 0 {
+		t.Errorf("tree_r_last of %d nodes keeps every level", cfg.Nodes)
+	}
+	for _, p := range TreeRLastPaths(cache, shapeRLast) {
+		wantSize[p] = int64(shapeRLast.BaseTreeNodes() * 32) // LevelCacheStore size
 	}
 	for p, size := range wantSize {
 		st, err := os.Stat(p)

@@ -178,9 +178,17 @@ func TestTamperedFiles(t *testing.T) {
 			flipAt(t, filepath.Join(s.cache, sdr.LayerFileName(1)), int64(c*32))
 		}, "challenge 0 (node %d): column of the node: labels hash to"},
 		{"tree_r_last sibling", nil, func(t *testing.T, s *sector, c uint64) {
-			_, shape, _ := Shapes(s.cfg)
-			flipAt(t, TreeRLastPaths(s.cache, shape)[0], int64((c^1)*32))
+			// The file starts with the lowest stored level; flip the
+			// sibling of c's ancestor there.
+			shape, _ := TreeRLastShape(s.cfg)
+			anc := c
+			for i := 0; i < shape.Discard; i++ {
+				anc /= 8
+			}
+			flipAt(t, TreeRLastPaths(s.cache, shape)[0], int64((anc^1)*32))
 		}, "challenge 0 (node %d): tree_r_last inclusion"},
+		{"sealed sibling", nil, func(t *testing.T, s *sector, c uint64) { flipAt(t, s.sealed, int64((c^1)*32)) },
+			"challenge 0 (node %d): tree_r_last inclusion"},
 		{"tree_d sibling", nil, func(t *testing.T, s *sector, c uint64) { flipAt(t, TreeDPath(s.cache), int64((c^1)*32)) },
 			"challenge 0 (node %d): tree_d inclusion"},
 		{"label changed before PC2", func(t testing.TB, s *sector) {
