@@ -210,8 +210,7 @@ func (c Config) Validate() error {
 func (c Config) SealProof() (abi.RegisteredSealProof, error) {
 	size, err := storiface.ParseSectorSize(c.Sealing.SectorSize)
 	if err != nil {
-		return 0, fmt.Errorf("config Sealing.SectorSize %q: accepted are 2KiB, 8MiB, 512MiB, 32GiB, 64GiB: %w",
-			c.Sealing.SectorSize, err)
+		return 0, fmt.Errorf("config Sealing.SectorSize: %w", err) // names the accepted sizes
 	}
 	proof, err := storiface.SealProofFor(size, storiface.ProofV1_1)
 	if err != nil {
