@@ -111,8 +111,8 @@ L3MtdDAyNjIwLTIwMTALAAAAAAAAAHRyZWUtci1sYXN0AUmSJAkAAAAAAgAAAAAAAAAhAAAAAAAA
 AC9kYXRhLzEvc3RvcmUvY2FjaGUvcy10MDI2MjAtMjAxMAYAAAAAAAAAdHJlZS1jAUmSJAkAAAAA
 AAAAAAAAAAA=`
 
-// TestCurio32GiBTAux encodes the t_aux of a 32GiB sector with the golden's cache path and tree_r_last
-// rows_to_discard and expects the reference's bytes exactly.
+// TestCurio32GiBTAux encodes the t_aux PreCommit2 writes for a 32GiB sector (tree_r_last shape and
+// rows_to_discard from TreeRLastShape) with the golden's cache path and expects the reference's bytes exactly.
 func TestCurio32GiBTAux(t *testing.T) {
 	want, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(curioTAux, "\n", ""))
 	if err != nil {
@@ -122,11 +122,11 @@ func TestCurio32GiBTAux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, shapeR, err := Shapes(cfg)
+	shapeRLast, err := TreeRLastShape(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := encodeTAux("/data/1/store/cache/s-t02620-2010", cfg, shapeR, 2)
+	got := encodeTAux("/data/1/store/cache/s-t02620-2010", cfg, shapeRLast, uint64(shapeRLast.Discard))
 	if !bytes.Equal(got, want) {
 		t.Fatalf("t_aux differs from the reference:\n got %x\nwant %x", got, want)
 	}
