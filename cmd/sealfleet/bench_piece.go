@@ -38,8 +38,8 @@ var benchPieceCmd = &cli.Command{
 		fmt.Fprintf(w, "hashhash      1 core: %8.1f MiB/s   2 cores: %8.1f MiB/s\n", res.Hashhash1Core, res.Hashhash2Cores)
 		fmt.Fprintf(w, "ratio 1 core vs hashhash 1 core: %.2fx; 2 cores vs hashhash 1 core: %.2fx; 2 cores vs hashhash 2 cores: %.2fx\n",
 			res.Ratio1Core, res.Ratio2CoresVs1, res.Ratio2CoresVs2Cores)
-		fmt.Fprintf(w, "per CPU-second (1 core): CommP %.1f MiB, hashhash %.1f MiB, ratio %.2fx\n",
-			res.CommP1CoreCPU, res.Hashhash1CoreCPU, res.RatioCPU)
+		fmt.Fprintf(w, "per CPU-second, 1 core: CommP %.1f MiB, hashhash %.1f MiB (ratio %.2fx); 2 cores: CommP %.1f MiB, hashhash %.1f MiB\n",
+			res.CommP1CoreCPU, res.Hashhash1CoreCPU, res.RatioCPU, res.CommP2CoresCPU, res.Hashhash2CoresCPU)
 		return nil
 	},
 }
