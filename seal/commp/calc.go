@@ -16,6 +16,9 @@ const (
 	chunkLevel  = 13
 	chunkPadded = NodeSize << chunkLevel
 	chunkRaw    = chunkPadded / fr32.PaddedBlock * fr32.UnpaddedBlock
+	// chunksPerWorker is how many chunks each worker hashes per batch: fewer batches mean fewer goroutine starts
+	// and waits.
+	chunksPerWorker = 4
 
 	// MinPayload is the smallest payload with a defined commitment (go-fil-commp-hashhash MinPiecePayload):
 	// Fr32 padding needs at least 65 bytes to fill more than two leaves.
@@ -34,16 +37,16 @@ type worker struct {
 }
 
 // Calc computes the CommP of the bytes written to it. It implements io.Writer; Digest returns the commitment.
-// Whole 127·2^13-byte chunks are padded and hashed into subtree roots, up to Workers chunks at a time on as many
-// goroutines; the roots are combined in order on a stack. The zero value is ready to use with GOMAXPROCS workers.
+// Whole 127·2^13-byte chunks are padded and hashed into subtree roots, in batches of 4 chunks per worker on
+// Workers goroutines; the roots are combined in order on a stack. The zero value is ready to use with GOMAXPROCS workers.
 // A Calc is not safe for concurrent use; it starts no goroutine that outlives a call.
 type Calc struct {
-	// Workers is the number of chunks hashed in parallel; 0 means runtime.GOMAXPROCS(0). Set it before the first
-	// Write.
+	// Workers is the number of goroutines hashing in parallel; 0 means runtime.GOMAXPROCS(0). Set it before the
+	// first Write.
 	Workers int
 
 	total   uint64   // payload bytes written
-	bufs    [][]byte // Workers raw chunk buffers; bufs[nfull] is being filled
+	bufs    [][]byte // raw chunk buffers, one batch; bufs[nfull] is being filled
 	nfull   int      // bufs[0:nfull] are full and not yet hashed
 	direct  [][]byte // full chunks taken straight from the current Write's argument
 	workers []worker
@@ -62,14 +65,16 @@ func (c *Calc) init() {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	c.bufs = make([][]byte, n)
-	c.workers = make([]worker, n)
+	c.bufs = make([][]byte, n*chunksPerWorker)
 	for i := range c.bufs {
 		c.bufs[i] = make([]byte, 0, chunkRaw)
+	}
+	c.workers = make([]worker, n)
+	for i := range c.workers {
 		c.workers[i] = worker{padded: make([]byte, chunkPadded), h: newHasher()}
 	}
-	c.roots = make([]Node, n)
-	c.direct = make([][]byte, 0, n)
+	c.roots = make([]Node, len(c.bufs))
+	c.direct = make([][]byte, 0, len(c.bufs))
 }
 
 // Write adds p to the payload. It fails only if the payload would exceed MaxPayload (nothing is added then).
@@ -125,22 +130,29 @@ func (c *Calc) flushFull() {
 	c.nfull = 0
 }
 
-// hashChunks pads and hashes full raw chunks in parallel and pushes their roots in order.
+// hashChunks pads and hashes full raw chunks, split into one contiguous run per worker, and pushes their roots in
+// order. The calling goroutine works the first run.
 func (c *Calc) hashChunks(chunks [][]byte) {
-	if len(chunks) == 1 {
-		c.st.push(c.workers[0].h, c.workers[0].chunkRoot(chunks[0]), chunkLevel)
-		return
+	per := (len(chunks) + len(c.workers) - 1) / len(c.workers)
+	run := func(w int) {
+		for i := w * per; i < min((w+1)*per, len(chunks)); i++ {
+			c.roots[i] = c.workers[w].chunkRoot(chunks[i])
+		}
 	}
-	var wg sync.WaitGroup
-	for i := 1; i < len(chunks); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.roots[i] = c.workers[i].chunkRoot(chunks[i])
-		}()
+	if per >= len(chunks) {
+		run(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := 1; w*per < len(chunks); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				run(w)
+			}()
+		}
+		run(0)
+		wg.Wait()
 	}
-	c.roots[0] = c.workers[0].chunkRoot(chunks[0])
-	wg.Wait()
 	for i := range chunks {
 		c.st.push(c.workers[0].h, c.roots[i], chunkLevel)
 	}

@@ -168,7 +168,7 @@ func TestRandomKATs(t *testing.T) {
 // TestMatchesHashhash compares odd payload sizes around chunk boundaries with go-fil-commp-hashhash.
 func TestMatchesHashhash(t *testing.T) {
 	r := randmath.New(randmath.NewSource(7))
-	sizes := []int{65, 127, 128, 1000, chunkRaw - 1, chunkRaw, chunkRaw + 1, 2 * chunkRaw, 3*chunkRaw + 200, 5*chunkRaw - 127}
+	sizes := []int{65, 127, 128, 1000, chunkRaw - 1, chunkRaw, chunkRaw + 1, 2 * chunkRaw, 3*chunkRaw + 200, 5*chunkRaw - 127, 25*chunkRaw + 300}
 	for range 6 {
 		sizes = append(sizes, 65+r.Intn(6*chunkRaw))
 	}
