@@ -15,8 +15,8 @@ const Namespace = "Sealfleet"
 
 // ManagerHandler serves m's API over HTTP POST and WebSocket, checking each call's permission against the JWT in
 // the Authorization header (or token query parameter) as verify (Verifier(secret) on the manager) reads it. A
-// request with a bad token gets 401; a call the token's permissions do not cover (or any call without a token)
-// fails with a "missing permission" error.
+// request without a token or with a bad one gets 401; a call the token's permissions do not cover fails with a
+// "missing permission" error. Request bodies are limited to MaxRequestBytes (see guardRPC).
 func ManagerHandler(m Manager, verify VerifyFunc) http.Handler {
 	var p ManagerStruct
 	auth.PermissionedProxy(AllPermissions, DefaultPerms, m, &p.Internal)
@@ -31,12 +31,12 @@ func ManagerHandlerWith(m Manager, verify VerifyFunc, extra ...any) http.Handler
 	var p ManagerStruct
 	auth.PermissionedProxy(AllPermissions, DefaultPerms, m, &p.Internal)
 	codeErrors(&p.Internal)
-	srv := jsonrpc.NewServer()
+	srv := rpcServer(MaxRequestBytes)
 	srv.Register(Namespace, &p)
 	for _, e := range extra {
 		srv.Register(Namespace, e)
 	}
-	return &auth.Handler{Verify: verify, Next: srv.ServeHTTP}
+	return guardRPC(verify, srv.ServeHTTP, MaxRequestBytes)
 }
 
 // WorkerHandler serves w's API like ManagerHandler.
@@ -48,9 +48,14 @@ func WorkerHandler(w Worker, verify VerifyFunc) http.Handler {
 }
 
 func rpcHandler(proxy any, verify VerifyFunc) http.Handler {
-	srv := jsonrpc.NewServer()
+	return rpcHandlerLimit(proxy, verify, MaxRequestBytes)
+}
+
+// rpcHandlerLimit is rpcHandler with a request body limit of limit bytes.
+func rpcHandlerLimit(proxy any, verify VerifyFunc, limit int64) http.Handler {
+	srv := rpcServer(limit)
 	srv.Register(Namespace, proxy)
-	return &auth.Handler{Verify: verify, Next: srv.ServeHTTP}
+	return guardRPC(verify, srv.ServeHTTP, limit)
 }
 
 // ClientCloser closes an RPC client's connection.
