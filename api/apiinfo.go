@@ -44,8 +44,13 @@ type Info struct {
 	URL   string
 }
 
-// ParseInfo parses "<token>:<url>" (the token may be empty: ":http://host:port").
+// ParseInfo parses "<token>:<url>" (the token may be empty: ":http://host:port"). A leading
+// "SEALFLEET_API_INFO=" or "SEALFLEET_WORKER_API_INFO=", as `auth api-info` prints it, is accepted.
 func ParseInfo(s string) (Info, error) {
+	s = strings.TrimSpace(s)
+	for _, name := range []string{EnvAPIInfo, EnvWorkerAPIInfo} {
+		s = strings.TrimPrefix(s, name+"=")
+	}
 	tok, rest, ok := strings.Cut(s, ":")
 	if !ok || rest == "" {
 		return Info{}, fmt.Errorf("API info %q: want <token>:<url>, e.g. eyJ…:http://127.0.0.1:2345", s)

@@ -217,6 +217,7 @@ func TestParseInfo(t *testing.T) {
 		{in: "abc:http://127.0.0.1:2345", token: "abc", ws: "ws://127.0.0.1:2345/rpc/v0"},
 		{in: "abc:https://h:1/rpc/v0", token: "abc", ws: "wss://h:1/rpc/v0"},
 		{in: ":127.0.0.1:9", token: "", ws: "ws://127.0.0.1:9/rpc/v0"},
+		{in: "SEALFLEET_API_INFO=abc:http://h:2", token: "abc", ws: "ws://h:2/rpc/v0"},
 		{in: "abc", wantErr: true},
 		{in: "abc:ftp://h:1", wantErr: true},
 	}

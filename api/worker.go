@@ -61,8 +61,9 @@ type Worker interface {
 	// Info describes the worker and its resources.
 	// perm:admin
 	Info(ctx context.Context) (storiface.WorkerInfo, error)
-	// Session returns the worker process's session ID, which changes when it restarts; uuid.Nil while the worker
-	// is disabled (the scheduler then gives it no new work).
+	// Session returns the worker's session ID, which changes when the process restarts and when its task types
+	// or paths change (the scheduler then re-reads them); uuid.Nil while the worker is disabled (the scheduler
+	// then gives it no new work).
 	// perm:admin
 	Session(ctx context.Context) (uuid.UUID, error)
 	// Enabled reports whether the worker takes new work.

@@ -183,6 +183,7 @@ func (l *LocalWorker) TaskEnable(_ context.Context, tt storiface.TaskType) error
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.tasks[tt] = struct{}{}
+	l.session = uuid.New() // the scheduler re-reads task types and paths when the session changes
 	return nil
 }
 
@@ -194,6 +195,7 @@ func (l *LocalWorker) TaskDisable(_ context.Context, tt storiface.TaskType) erro
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.tasks, tt)
+	l.session = uuid.New()
 	return nil
 }
 
@@ -215,7 +217,8 @@ func (l *LocalWorker) Info(context.Context) (storiface.WorkerInfo, error) {
 		Resources: l.cfg.Resources}, nil
 }
 
-// Session returns the worker's session ID, or uuid.Nil while it is disabled; after Close it is an error.
+// Session returns the worker's session ID, or uuid.Nil while it is disabled; after Close it is an error. The ID
+// changes when the process restarts and when its task types or paths change, so the scheduler re-reads them.
 func (l *LocalWorker) Session(context.Context) (uuid.UUID, error) {
 	if l.ctx.Err() != nil {
 		return uuid.Nil, errors.New("worker closed")
@@ -293,7 +296,18 @@ func (l *LocalWorker) StorageAddLocal(ctx context.Context, path string) error {
 	if l.deps.Local == nil {
 		return errors.New("this worker has no local storage")
 	}
-	return l.deps.Local.OpenPath(ctx, path)
+	if err := l.deps.Local.OpenPath(ctx, path); err != nil {
+		return err
+	}
+	l.newSession()
+	return nil
+}
+
+// newSession makes the scheduler re-read the worker's task types and paths at its next session check.
+func (l *LocalWorker) newSession() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.session = uuid.New()
 }
 
 // StorageDetachLocal stops using a local path.
@@ -301,7 +315,11 @@ func (l *LocalWorker) StorageDetachLocal(ctx context.Context, path string) error
 	if l.deps.Local == nil {
 		return errors.New("this worker has no local storage")
 	}
-	return l.deps.Local.DetachPath(ctx, path)
+	if err := l.deps.Local.DetachPath(ctx, path); err != nil {
+		return err
+	}
+	l.newSession()
+	return nil
 }
 
 // StorageRedeclareLocal re-declares local sector files.

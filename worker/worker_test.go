@@ -314,6 +314,9 @@ func TestControls(t *testing.T) {
 			if _, ok := tt[storiface.TTPreCommit1]; ok {
 				return errors.New("PC1 still accepted")
 			}
+			if s, _ := w.Session(ctx); s == s1 {
+				return errors.New("session unchanged after a task change: the scheduler would not re-read tasks")
+			}
 			return nil
 		}},
 		{"task enable", func() error { return w.TaskEnable(ctx, storiface.TTPreCommit1) }, func() error {
