@@ -44,6 +44,7 @@ type observer struct {
 	workers   map[string]bool
 	subs      map[chan web.Change]struct{}
 	lastPrune time.Time
+	lastQueue int // queue length at the last poll (poll's goroutine only)
 }
 
 func newObserver(s *sched.Scheduler, m *manager.Manager, p *pipeline.Pipeline, mt *metrics.Metrics,
@@ -143,6 +144,10 @@ func (o *observer) poll(ctx context.Context) {
 	jobs := o.sched.WorkerJobs()
 	stats := o.sched.WorkerStats(ctx)
 	changed := o.updateJobs(now, info, jobs, stats)
+	if len(info.Requests) != o.lastQueue {
+		o.lastQueue = len(info.Requests)
+		o.publish(web.Change{Kind: web.ChangeQueue, Time: now})
+	}
 	for _, j := range changed {
 		o.publish(web.Change{Kind: web.ChangeJob, Time: now, Sector: j.Sector, Job: &j})
 	}
