@@ -25,6 +25,7 @@ type cluster struct {
 	info    api.Info
 	mgr     api.Manager
 	sectors *sectorsClient
+	manager *proc
 	workers map[string]*proc // by worker name
 	repos   map[string]string
 	addrs   map[string]string
@@ -41,8 +42,19 @@ func startCluster(t *testing.T, size string, names ...string) *cluster {
 	if err := os.WriteFile(filepath.Join(c.repo, "config.toml"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startProc(t, "manager", c.env, "run", "--repo", c.repo, "--listen", freeAddr(t), "--sector-size", size,
-		"--no-local-worker")
+	c.manager = startProc(t, "manager", c.env, "run", "--repo", c.repo, "--listen", freeAddr(t), "--sector-size",
+		size, "--no-local-worker")
+	c.waitManager()
+	for _, name := range names {
+		c.startWorker(name, storeRepo(t), freeAddr(t))
+	}
+	c.waitWorkers(len(names))
+	return c
+}
+
+// waitManager waits until the manager answers on the address its repo names, and connects to it.
+func (c *cluster) waitManager() {
+	t := c.t
 	eventually(t, "manager serving", 60*time.Second, 100*time.Millisecond, func() (bool, error) {
 		info, err := api.ReadInfo(c.repo)
 		if err != nil {
@@ -61,11 +73,6 @@ func startCluster(t *testing.T, size string, names ...string) *cluster {
 		return true, nil
 	})
 	c.sectors = dialSectors(t, c.info)
-	for _, name := range names {
-		c.startWorker(name, storeRepo(t), freeAddr(t))
-	}
-	c.waitWorkers(len(names))
-	return c
 }
 
 // parentsDir is the SDR parents cache the test's processes share.
@@ -208,4 +215,22 @@ func (c *cluster) waitRunning(tt storiface.TaskType, timeout time.Duration) stri
 		return false, nil
 	})
 	return name
+}
+
+// TestClusterManagerCrashDuringPC2 kills the manager process with SIGKILL while a worker runs PreCommit2 of an
+// 8MiB sector, starts it again on the same repo and address, and checks that the workers reconnect and the
+// sector reaches Proving with a proof that verifies. Skipped with -short.
+func TestClusterManagerCrashDuringPC2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8MiB sector: about a minute on 2 cores")
+	}
+	c := startCluster(t, "8MiB", "w1", "w2")
+	nums := c.pledge(1)
+	c.waitRunning(storiface.TTPreCommit2, 2*time.Minute)
+	t.Log("killing the manager during PreCommit2")
+	c.manager.kill9()
+	c.manager.start(t)
+	c.waitManager()
+	c.waitWorkers(2)
+	c.waitProving(nums, 5*time.Minute)
 }
