@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/filecoin-project/go-jsonrpc"
+
 	"sealfleet/api"
 	"sealfleet/storiface"
 )
@@ -201,4 +203,29 @@ func (l *LocalWorker) recoverCalls(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// isUnreachable reports whether err means the manager could not be reached (as opposed to it refusing).
+func isUnreachable(err error) bool {
+	var ce *jsonrpc.RPCConnectionError
+	return errors.As(err, &ce)
+}
+
+// whileUnreachable runs f, and again with doubling backoff for as long as it fails because the manager cannot be
+// reached; any other outcome is returned. It gives up when ctx ends.
+func (l *LocalWorker) whileUnreachable(ctx context.Context, what string, f func() error) error {
+	delay := l.cfg.ReturnBackoffMin
+	for {
+		err := f()
+		if err == nil || !isUnreachable(err) {
+			return err
+		}
+		l.log.Warn("manager unreachable; will retry", "doing", what, "retry_in", delay, "err", err)
+		select {
+		case <-l.cfg.Clock.After(delay):
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (manager unreachable: %v)", what, ctx.Err(), err)
+		}
+		delay = min(2*delay, l.cfg.ReturnBackoffMax)
+	}
 }

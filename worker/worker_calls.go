@@ -52,7 +52,12 @@ func (l *LocalWorker) acquire(ctx context.Context, sector storiface.SectorRef, e
 				return fmt.Errorf("moving %s of %s into place: %w", t, sector, err)
 			}
 			id := storiface.ID(ids.PathByType(t))
-			if err := l.deps.Index.StorageDeclareSector(ctx, id, sector.ID, t, true); err != nil {
+			// The work is done and the file in place: an unreachable manager must not turn it into a failure
+			// (the op would run again), so the declaration waits for the manager to come back.
+			err := l.whileUnreachable(ctx, fmt.Sprintf("declaring %s of %s", t, sector), func() error {
+				return l.deps.Index.StorageDeclareSector(ctx, id, sector.ID, t, true)
+			})
+			if err != nil {
 				return fmt.Errorf("declaring %s of %s in %s: %w", t, sector, id, err)
 			}
 		}

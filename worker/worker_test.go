@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/filecoin-project/go-jsonrpc"
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/google/uuid"
 
@@ -427,5 +430,51 @@ func TestFailedCallLeavesNothingDeclaredOrWritten(t *testing.T) {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Fatalf("%s left behind (stat err %v)", p, err)
 		}
+	}
+}
+
+// flakyIndex fails declarations as an unreachable manager would, a set number of times.
+type flakyIndex struct {
+	*workertest.Index
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *flakyIndex) StorageDeclareSector(ctx context.Context, id storiface.ID, s abi.SectorID, ft storiface.SectorFileType, primary bool) error {
+	f.mu.Lock()
+	if f.fails > 0 {
+		f.fails--
+		f.mu.Unlock()
+		return fmt.Errorf("declaring: %w", &jsonrpc.RPCConnectionError{})
+	}
+	f.mu.Unlock()
+	return f.Index.StorageDeclareSector(ctx, id, s, ft, primary)
+}
+
+func TestDeclarationWaitsForManager(t *testing.T) {
+	r := newRig(t)
+	idx := &flakyIndex{Index: r.idx, fails: 2}
+	w, err := New(r.ctx, Config{TaskTypes: storiface.AllTaskTypes(), Clock: r.clock},
+		Deps{Backend: r.backend, Store: r.store, Index: idx, Return: r.ret, DB: r.db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	id, err := w.AddPiece(r.ctx, testSector, nil, abi.PaddedPieceSize(2048).Unpadded(), storiface.PieceData{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []time.Duration{time.Second, 2 * time.Second} {
+		if p := r.clock.WaitAfter(); len(p) != 1 || p[0] != want {
+			t.Fatalf("pending timers %v, want [%v]", p, want)
+		}
+		r.clock.Advance(want)
+	}
+	got := waitAcked(t, r.ret, id)
+	if got.Err != nil {
+		t.Fatalf("AddPiece failed although only the manager was briefly unreachable: %v", got.Err)
+	}
+	if !r.idx.Declared(testSector.ID, storiface.FTUnsealed) || r.backend.Calls("AddPiece") != 1 {
+		t.Fatal("the piece was not declared once written, or written twice")
 	}
 }
