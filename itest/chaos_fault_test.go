@@ -2,17 +2,21 @@ package itest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"sealfleet/api"
+	"sealfleet/storiface"
 )
 
 // chaosParams are the knobs of a chaos run: the seed picks victims and moments, so a failing run can be replayed.
@@ -66,13 +70,106 @@ func TestChaosKillAndRestart(t *testing.T) {
 			continue
 		}
 		c.workers[victim].kill9()
+		markKilled(t, c.workers[victim].log)
 		c.startWorker(victim, c.repos[victim], c.addrs[victim])
 	}
 	c.waitProving(nums, 4*time.Minute)
+	runs := map[string]int{}
+	for _, name := range []string{"w1", "w2", "w3"} {
+		countPC1Runs(t, c.workers[name].log, runs)
+	}
+	t.Logf("PreCommit1 labelings that ran to the end in a worker that was not killed afterwards: %v", runs)
+	for sector, n := range runs {
+		if n > 1 {
+			t.Errorf("%s: PreCommit1 ran to completion %d times (tracked calls must run at most once)", sector, n)
+		}
+	}
+	assertNoReservations(t, c)
 	for name, repo := range c.repos {
 		assertNoTempFiles(t, name, repo)
 	}
 	assertNoTempFiles(t, "manager", c.repo)
+}
+
+// assertNoReservations asks every node holding a path (over its /remote/stat endpoint, with the admin token) for
+// the path's figures: with every sector Proving and nothing running, no space may still be reserved.
+func assertNoReservations(t *testing.T, c *cluster) {
+	t.Helper()
+	ctx := context.Background()
+	list, err := c.mgr.StorageList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	defer func() {
+		if checked == 0 {
+			t.Error("no storage path was checked for leaked reservations")
+		}
+	}()
+	for id := range list {
+		si, err := c.mgr.StorageInfo(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range si.URLs {
+			req, err := http.NewRequest(http.MethodGet, u+"/stat/"+string(id), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = c.info.Header()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("stat of path %s at %s: %v", id, u, err)
+			}
+			var st storiface.FsStat
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("stat of path %s at %s: %d %v", id, u, resp.StatusCode, err)
+			}
+			checked++
+			if st.Reserved != 0 {
+				t.Errorf("path %s at %s: %d bytes still reserved after every sector reached Proving", id, u, st.Reserved)
+			}
+		}
+	}
+}
+
+// killMarker is appended to a worker's log after it was killed, to split the log into process lifetimes.
+const killMarker = "=== chaos: SIGKILL ==="
+
+// markKilled appends killMarker to a log file.
+func markKilled(t *testing.T, log string) {
+	t.Helper()
+	f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(killMarker + "\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// labelledRe matches the native sealer's log line for the last SDR layer of a 2KiB sector (2 layers): the end of
+// one PreCommit1 execution.
+var labelledRe = regexp.MustCompile(`layer labelled .*dir=\S*/(s-t0\d+-\d+)\S* layer=2\b`)
+
+// countPC1Runs adds to runs, per sector name, the PreCommit1 executions in a worker log that reached their last
+// layer in a process lifetime that did not end with a kill. Executions in a killed lifetime are not counted, as
+// the kill may have cut them off before their result was saved (a legitimate re-run), so this is a lower bound
+// of double runs: it catches a call computed twice because a manager restart lost track of it, not one computed
+// twice across a worker crash.
+func countPC1Runs(t *testing.T, log string, runs map[string]int) {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lives := strings.Split(string(b), killMarker)
+	for _, m := range labelledRe.FindAllStringSubmatch(lives[len(lives)-1], -1) { // the lifetime not ended by a kill
+		runs[m[1]]++
+	}
 }
 
 // startChaosCluster is startCluster keeping the manager's process, so the fault injector can kill and restart it.
