@@ -2,7 +2,10 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +41,20 @@ func TestPledgeToProving(t *testing.T) {
 				nums = append(nums, num)
 			}
 			waitStates(t, n.Pipeline(), nums, pipeline.Proving, 15*time.Minute)
+			// The observer reports the sector states to /metrics at its next poll.
+			want := fmt.Sprintf("sealfleet_sectors{state=\"Proving\"} %d", tc.sectors)
+			deadline := time.After(time.Minute)
+			for {
+				_, body := httpDo(t, http.MethodGet, n.URL()+"/metrics", "", nil)
+				if strings.Contains(string(body), want) {
+					break
+				}
+				select {
+				case <-deadline:
+					t.Fatalf("/metrics lacks %s", want)
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
 			miner, _ := n.cfg.PipelineConfig()
 			for _, num := range nums {
 				si, err := n.Pipeline().Status(ctx, num)
