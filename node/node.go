@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			n.Close()
 		}
 	}()
+	n.metrics = metrics.New()
 	if err := n.openRepo(); err != nil {
 		return nil, err
 	}
@@ -235,7 +236,7 @@ func (n *Node) startManager(ctx context.Context) error {
 	hdr := http.Header{}
 	hdr.Set("Authorization", "Bearer "+n.token)
 	store := stores.NewRemote(n.local, n.index, stores.RemoteOptions{Auth: hdr,
-		FetchLimit: n.cfg.Sealer.ParallelFetchLimit, Logger: n.opts.Logger})
+		FetchLimit: n.cfg.Sealer.ParallelFetchLimit, Logger: n.opts.Logger, OnFetch: n.metrics.AddFetch})
 	n.mgr, err = manager.New(ctx, manager.Config{Sealer: n.cfg.ManagerSealerConfig(), Logger: n.opts.Logger},
 		manager.Deps{Index: n.index, Local: n.local, Store: store, Sched: n.sched, DB: n.db, Secret: n.secret,
 			Backend: backend})
@@ -261,7 +262,6 @@ func (n *Node) openPipeline() error {
 	if err != nil {
 		return fmt.Errorf("opening the pipeline: %w", err)
 	}
-	n.metrics = metrics.New()
 	n.observer = newObserver(n.sched, n.mgr, n.pipe, n.metrics, pc.Miner, time.Now)
 	src := &source{index: n.index, local: n.local, sched: n.sched, pipe: n.pipe, obs: n.observer, miner: pc.Miner}
 	n.web, err = web.New(web.Config{Source: src, Authorize: n.authorizeToken,

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
 
@@ -39,12 +40,16 @@ type RemoteOptions struct {
 	ParallelMin int64
 	// Logger receives the store's logs.
 	Logger *slog.Logger
+	// OnFetch, when set, is called after each successful fetch with the bytes fetched and the time the
+	// download took (e.g. to feed metrics.AddFetch).
+	OnFetch func(bytes int64, d time.Duration)
 }
 
 // Remote is the Store of a node: Local for what is here, the index and other nodes' /remote for the rest.
 // One fetch per sector runs at a time (others wait for it, then find the file local), and at most FetchLimit
 // fetches run on the node, so a burst of tasks does not start a fetch storm.
 type Remote struct {
+	onFetch     func(int64, time.Duration)
 	local       *Local
 	index       SectorIndex
 	auth        http.Header
@@ -64,7 +69,7 @@ var _ Store = (*Remote)(nil)
 // NewRemote returns the Store of a node over its Local and the cluster's index.
 func NewRemote(local *Local, index SectorIndex, opts RemoteOptions) *Remote {
 	r := &Remote{local: local, index: index, auth: opts.Auth.Clone(), client: opts.Client,
-		log: opts.Logger, fetching: map[abi.SectorID]chan struct{}{}}
+		log: opts.Logger, fetching: map[abi.SectorID]chan struct{}{}, onFetch: opts.OnFetch}
 	if r.client == nil {
 		r.raw = true
 		r.client = &http.Client{Transport: &http.Transport{
@@ -229,8 +234,15 @@ func (r *Remote) fetchOne(ctx context.Context, u, dest, tmp string) (err error) 
 			}
 		}
 	}()
+	start := time.Now()
 	if err := r.download(ctx, u, tmp); err != nil {
 		return err
+	}
+	if r.onFetch != nil {
+		took := time.Since(start)
+		if n, err := DiskUsage(tmp); err == nil {
+			r.onFetch(n, took)
+		}
 	}
 	if err := removeAll(dest); err != nil { // an undeclared leftover
 		return err
