@@ -118,3 +118,25 @@ func TestNewRejectsBadConfigWithoutWriting(t *testing.T) {
 		t.Fatalf("repo created despite the bad config: %v", err)
 	}
 }
+
+// TestRepoLock checks that a second node on a repo in use is refused with an error saying so, and that the repo
+// is free again once the first node is closed.
+func TestRepoLock(t *testing.T) {
+	repo := t.TempDir()
+	cfg := testConfig("2KiB")
+	first, err := New(t.Context(), cfg, Options{Repo: repo, Logger: quiet, ParentsCacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(t.Context(), cfg, Options{Repo: repo, Logger: quiet}); err == nil ||
+		!strings.Contains(err.Error(), "in use by another sealfleet node") {
+		first.Close()
+		t.Fatalf("second node on the repo: %v, want an in-use error", err)
+	}
+	first.Close()
+	again, err := New(t.Context(), cfg, Options{Repo: repo, Logger: quiet, ParentsCacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("reopening after Close: %v", err)
+	}
+	again.Close()
+}

@@ -82,6 +82,7 @@ type Node struct {
 	observer *observer
 	handler  http.Handler
 
+	unlock   func()          // releases the repo lock
 	bg       context.Context // lives until Close: scheduler, storage heartbeats
 	stopBg   context.CancelFunc
 	bgDone   sync.WaitGroup
@@ -138,6 +139,11 @@ func (n *Node) openRepo() error {
 	if err := os.MkdirAll(n.opts.Repo, 0o700); err != nil {
 		return fmt.Errorf("creating repo %s: %w", n.opts.Repo, err)
 	}
+	unlock, err := lockRepo(n.opts.Repo)
+	if err != nil {
+		return err
+	}
+	n.unlock = unlock
 	secret, err := api.LoadOrCreateSecret(n.opts.Repo)
 	if err != nil {
 		return err
@@ -393,6 +399,9 @@ func (n *Node) Close() error {
 		}
 		if n.db != nil {
 			_ = n.db.Close()
+		}
+		if n.unlock != nil {
+			n.unlock()
 		}
 	})
 	return nil
