@@ -110,7 +110,7 @@ func writeParentsFile(ctx context.Context, name string, g *Graph) ([32]byte, err
 		return digest, fmt.Errorf("sizing parents cache to %d bytes: %w", size, err)
 	}
 	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE,
-		syscall.MAP_SHARED|syscall.MAP_POPULATE) // one bulk fault-in instead of one fault per page
+		syscall.MAP_SHARED|mapPopulate) // one bulk fault-in instead of one fault per page
 	if err != nil {
 		return digest, fmt.Errorf("mapping parents cache: %w", err)
 	}

@@ -259,33 +259,17 @@ func (l *layerLabeler) fill(s *ringSlot, v, ready uint64) {
 }
 
 // fillReady writes the message of node v into s when all its parents are labelled (the hasher gathering for
-// itself): no patch bookkeeping, and loops whose bounds let the compiler drop the index checks on the message.
+// itself): no patch bookkeeping, all 37 positions written by copyLabels (SSE2 assembly on amd64). Parent indices
+// come from the verified parents cache, so they are below the node count.
 func (l *layerLabeler) fillReady(s *ringSlot, v uint64) {
 	binary.BigEndian.PutUint64(s.msg[36:44], v)
 	parents := (*[TotalParents]uint32)(l.pc.Parents(v))
-	body := s.body()
 	s.npatch = 0
-	cur, prev := l.cur, l.prev
 	if l.degree == BaseDegree {
-		for i := 0; i < BaseDegree; i++ {
-			lab := *(*[NodeSize]byte)(cur[uint64(parents[i])*NodeSize:])
-			body[i], body[i+6], body[i+12], body[i+18], body[i+24], body[i+30] = lab, lab, lab, lab, lab, lab
-		}
-		body[36] = body[0]
+		copyLabels6(s.body(), parents, unsafe.SliceData(l.cur))
 		return
 	}
-	for i := 0; i < BaseDegree; i++ {
-		lab := *(*[NodeSize]byte)(cur[uint64(parents[i])*NodeSize:])
-		body[i], body[i+TotalParents], body[i+2*TotalParents] = lab, lab, lab
-	}
-	for i := BaseDegree; i < labelRepeats-2*TotalParents; i++ { // expander parents 6, 7, 8: three copies
-		lab := *(*[NodeSize]byte)(prev[uint64(parents[i])*NodeSize:])
-		body[i], body[i+TotalParents], body[i+2*TotalParents] = lab, lab, lab
-	}
-	for i := labelRepeats - 2*TotalParents; i < TotalParents; i++ { // expander parents 9..13: two copies
-		lab := *(*[NodeSize]byte)(prev[uint64(parents[i])*NodeSize:])
-		body[i], body[i+TotalParents] = lab, lab
-	}
+	copyLabels14(s.body(), parents, unsafe.SliceData(l.cur), unsafe.SliceData(l.prev))
 }
 
 // hash labels node 0, then every other node in order.

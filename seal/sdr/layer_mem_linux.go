@@ -16,3 +16,6 @@ func allocLayer(size uint64) (buf []byte, free func(), err error) {
 	_ = syscall.Madvise(buf, syscall.MADV_HUGEPAGE) // advisory: fine if the kernel has THP off
 	return buf, func() { _ = syscall.Munmap(buf) }, nil
 }
+
+// mapPopulate asks mmap to fault the whole mapping in at once (Linux only).
+const mapPopulate = syscall.MAP_POPULATE

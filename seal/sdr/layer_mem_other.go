@@ -6,3 +6,6 @@ package sdr
 func allocLayer(size uint64) (buf []byte, free func(), err error) {
 	return make([]byte, size), func() {}, nil
 }
+
+// mapPopulate is Linux's MAP_POPULATE; elsewhere pages fault in one by one.
+const mapPopulate = 0
