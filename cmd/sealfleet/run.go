@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"sealfleet/api"
+	"sealfleet/internal/progress"
 	"sealfleet/node"
 )
 
@@ -40,7 +41,16 @@ var runCmd = &cli.Command{
 		}
 		ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		n, err := node.New(ctx, cfg, node.Options{Repo: repo, Prover: proverFromEnv()})
+		// While --pledge draws a progress bar on a terminal, only warnings are logged so the bar stays readable.
+		level := new(slog.LevelVar)
+		quietBar := cctx.Int("pledge") > 0 && progress.IsTerminal(cctx.App.ErrWriter)
+		logger := slog.Default()
+		if quietBar {
+			level.Set(slog.LevelWarn)
+			logger = slog.New(slog.NewTextHandler(cctx.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+			slog.SetDefault(logger) // packages that log through the default logger (seal/sdr) too
+		}
+		n, err := node.New(ctx, cfg, node.Options{Repo: repo, Prover: proverFromEnv(), Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -49,7 +59,9 @@ var runCmd = &cli.Command{
 		runErr := make(chan error, 1)
 		go func() { runErr <- n.Run(ctx) }()
 		if count := cctx.Int("pledge"); count > 0 {
-			if err := pledgeAndWatch(ctx, cctx, n, count); err != nil && !errors.Is(err, context.Canceled) {
+			err := pledgeAndWatch(ctx, cctx, n, count)
+			level.Set(slog.LevelInfo)
+			if err != nil && !errors.Is(err, context.Canceled) {
 				stop()
 				<-runErr
 				return err
