@@ -18,6 +18,7 @@ func newApp() *cli.App {
 			storageCmd,
 			runCmd,
 			configCmd,
+			chaosCmd,
 		},
 	}
 }
