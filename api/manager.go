@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"sealfleet/sched"
+	"sealfleet/stores"
 	"sealfleet/storiface"
 )
 
@@ -157,4 +158,13 @@ type Manager interface {
 	// StorageStat returns the capacity and use of one of the manager node's local paths.
 	// perm:admin
 	StorageStat(ctx context.Context, id storiface.ID) (storiface.FsStat, error)
+	// StorageRedeclareLocal re-declares in the index the sector files found in one of the manager node's local
+	// paths (every local path when id is nil). With dropMissing, declarations of files no longer on disk are
+	// dropped.
+	// perm:admin
+	StorageRedeclareLocal(ctx context.Context, id *storiface.ID, dropMissing bool) error
+	// StoragePaths lists every path the index knows (the manager's and the workers'), with capacity, heartbeat
+	// health and the number of files declared in it.
+	// perm:read
+	StoragePaths(ctx context.Context) ([]stores.PathStatus, error)
 }

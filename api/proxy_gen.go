@@ -9,6 +9,7 @@ import (
 	uuid "github.com/google/uuid"
 	cid "github.com/ipfs/go-cid"
 	sched "sealfleet/sched"
+	stores "sealfleet/stores"
 	storiface "sealfleet/storiface"
 )
 
@@ -98,6 +99,8 @@ type ManagerMethods struct {
 	StorageList            func(context.Context) (map[storiface.ID][]storiface.Decl, error)                                                                                                   `perm:"read"`
 	StorageLocal           func(context.Context) (map[storiface.ID]string, error)                                                                                                             `perm:"admin"`
 	StorageLock            func(context.Context, abi.SectorID, storiface.SectorFileType, storiface.SectorFileType) error                                                                      `perm:"admin"`
+	StoragePaths           func(context.Context) ([]stores.PathStatus, error)                                                                                                                 `perm:"read"`
+	StorageRedeclareLocal  func(context.Context, *storiface.ID, bool) error                                                                                                                   `perm:"admin"`
 	StorageReportHealth    func(context.Context, storiface.ID, storiface.HealthReport) error                                                                                                  `perm:"admin"`
 	StorageStat            func(context.Context, storiface.ID) (storiface.FsStat, error)                                                                                                      `perm:"admin"`
 	StorageTryLock         func(context.Context, abi.SectorID, storiface.SectorFileType, storiface.SectorFileType) (bool, error)                                                              `perm:"admin"`
@@ -418,6 +421,22 @@ func (s *ManagerStruct) StorageLock(p0 context.Context, p1 abi.SectorID, p2 stor
 		return ErrNotSupported
 	}
 	return s.Internal.StorageLock(p0, p1, p2, p3)
+}
+
+// StoragePaths calls Internal.StoragePaths.
+func (s *ManagerStruct) StoragePaths(p0 context.Context) ([]stores.PathStatus, error) {
+	if s.Internal.StoragePaths == nil {
+		return *new([]stores.PathStatus), ErrNotSupported
+	}
+	return s.Internal.StoragePaths(p0)
+}
+
+// StorageRedeclareLocal calls Internal.StorageRedeclareLocal.
+func (s *ManagerStruct) StorageRedeclareLocal(p0 context.Context, p1 *storiface.ID, p2 bool) error {
+	if s.Internal.StorageRedeclareLocal == nil {
+		return ErrNotSupported
+	}
+	return s.Internal.StorageRedeclareLocal(p0, p1, p2)
 }
 
 // StorageReportHealth calls Internal.StorageReportHealth.

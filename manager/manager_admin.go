@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"sealfleet/sched"
+	"sealfleet/stores"
 	"sealfleet/storiface"
 )
 
@@ -201,4 +202,37 @@ func (m *Manager) StorageStat(ctx context.Context, id storiface.ID) (storiface.F
 		return storiface.FsStat{}, errNoLocal
 	}
 	return m.deps.Local.FsStat(ctx, id)
+}
+
+// StorageRedeclareLocal re-declares the sector files found in one of the manager node's local paths (every local
+// path when id is nil); with dropMissing it also drops declarations whose files are gone.
+func (m *Manager) StorageRedeclareLocal(ctx context.Context, id *storiface.ID, dropMissing bool) error {
+	if m.deps.Local == nil {
+		return errNoLocal
+	}
+	if err := m.deps.Local.Redeclare(ctx, id, dropMissing); err != nil {
+		return fmt.Errorf("redeclaring local storage: %w", err)
+	}
+	return nil
+}
+
+// pathLister is implemented by indexes that can describe their paths for operators (*stores.Index).
+type pathLister interface {
+	StoragePaths(ctx context.Context) ([]stores.PathStatus, error)
+}
+
+// errNoPathStatus is returned by StoragePaths when the manager's index cannot describe its paths.
+var errNoPathStatus = errors.New("this manager's index does not report path status")
+
+// StoragePaths lists every path the cluster's index knows with its figures and health, as the index reports them.
+func (m *Manager) StoragePaths(ctx context.Context) ([]stores.PathStatus, error) {
+	pl, ok := m.deps.Index.(pathLister)
+	if !ok {
+		return nil, errNoPathStatus
+	}
+	paths, err := pl.StoragePaths(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing storage paths: %w", err)
+	}
+	return paths, nil
 }
