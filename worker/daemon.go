@@ -15,6 +15,7 @@ import (
 	"sealfleet/api"
 	"sealfleet/db"
 	"sealfleet/seal"
+	"sealfleet/seal/partialfile"
 	"sealfleet/stores"
 	"sealfleet/storiface"
 )
@@ -44,7 +45,8 @@ type DaemonConfig struct {
 type DaemonDeps struct {
 	// Backend runs the sealing calls.
 	Backend seal.Backend
-	// Allocated tells the /remote handler which ranges of an unsealed file hold data (nil: all of it).
+	// Allocated tells the /remote handler which ranges of an unsealed file hold data (nil: partialfile.Allocated,
+	// which reads the file's allocation trailer).
 	Allocated stores.AllocatedFunc
 }
 
@@ -158,7 +160,11 @@ func (d *Daemon) serve(deps DaemonDeps, lst net.Listener) {
 	verify := api.CachingVerifier(d.mgr.AuthVerify, time.Minute, nil)
 	mux := http.NewServeMux()
 	mux.Handle(api.RPCPath, api.WorkerHandler(d.worker, verify))
-	mux.Handle("/remote/", stores.NewFetchHandler(d.local, api.Authorize(verify, api.PermAdmin), deps.Allocated))
+	allocated := deps.Allocated
+	if allocated == nil {
+		allocated = partialfile.Allocated
+	}
+	mux.Handle("/remote/", stores.NewFetchHandler(d.local, api.Authorize(verify, api.PermAdmin), allocated))
 	d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		if err := d.srv.Serve(lst); err != nil && !errors.Is(err, http.ErrServerClosed) {
