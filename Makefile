@@ -2,7 +2,7 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: all build test fmt-check vet unit bench bench-go
+.PHONY: all build test fmt-check vet unit test-long bench bench-go
 
 all: build
 
@@ -21,6 +21,10 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# test-long runs the 8MiB round trips without the race detector (minutes with it).
+test-long:
+	SEALFLEET_LONG=1 $(GO) test -count=1 -timeout 20m -run '8MiB' ./seal/sectordir/
 
 # bench prints the headline figures on this machine: Fr32/CommP throughput against go-fil-commp-hashhash, PC1 ns per
 # node against bare SHA-256, and one scheduling pass. Record them in BENCHMARKS.md. BENCH_PIECE_SIZE and
