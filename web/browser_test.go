@@ -3,147 +3,41 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"sealfleet/web"
 	"sealfleet/web/webtest"
+	"sealfleet/web/webtest/browsertest"
 )
 
-// chromiumPath is where Debian's chromium package installs the browser (CI installs it in .ci/run).
-const chromiumPath = "/usr/bin/chromium"
-
 // newBrowser starts headless Chromium with a fresh profile and returns a tab context.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser tests need %s (apt-get install -y chromium): %v", chromiumPath, err)
-	}
-	// a profile dir of our own: Chromium's helper processes may still write to it for a moment after the
-	// browser exits, which would fail t.TempDir's strict cleanup; it is removed best-effort instead
-	profile, err := os.MkdirTemp("", "sealfleet-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(profile) })
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1440, 900),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
-	t.Cleanup(cancel)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	// cdproto v0.0.0-20241022 predates some enum values newer Chromium sends; those decode errors are noise
-	errorf := func(format string, args ...any) {
-		if msg := fmt.Sprintf(format, args...); !strings.Contains(msg, "could not unmarshal event") {
-			t.Logf("chromedp: %s", msg)
-		}
-	}
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf), chromedp.WithErrorf(errorf))
-	t.Cleanup(bcancel)
-	if err := chromedp.Run(bctx); err != nil {
-		t.Fatalf("starting %s: %v", chromiumPath, err)
-	}
-	return bctx
-}
+func newBrowser(t *testing.T) context.Context { return browsertest.New(t, 50*time.Second) }
 
 // artifactDir is where screenshots go: $SEALFLEET_ARTIFACTS/web if set, else a temp dir.
-func artifactDir(t *testing.T) string {
-	if d := os.Getenv("SEALFLEET_ARTIFACTS"); d != "" {
-		dir := filepath.Join(d, "web")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return dir
-	}
-	return t.TempDir()
-}
+func artifactDir(t *testing.T) string { return browsertest.ArtifactDir(t, "web") }
 
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	p := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(p+".tmp", png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(p+".tmp", p); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot %s", p)
+	browsertest.Screenshot(t, ctx, dir, name)
 }
 
-// watchPageErrors fails the test at its end if the page threw, logged a console error or reported a security
-// (CSP) violation; network errors of the deliberately refused requests are expected.
-func watchPageErrors(t *testing.T, ctx context.Context) {
-	var mu sync.Mutex
-	var pageErrors []string
-	chromedp.ListenTarget(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			pageErrors = append(pageErrors, "exception: "+e.ExceptionDetails.Error())
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.APITypeError {
-				var args []string
-				for _, a := range e.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				pageErrors = append(pageErrors, "console.error: "+strings.Join(args, " "))
-			}
-		case *cdplog.EventEntryAdded:
-			if e.Entry.Level == cdplog.LevelError && !strings.Contains(e.Entry.URL, "/api/") && !strings.Contains(e.Entry.URL, "/login") {
-				pageErrors = append(pageErrors, fmt.Sprintf("%s: %s (%s)", e.Entry.Source, e.Entry.Text, e.Entry.URL))
-			}
-		}
-	})
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, e := range pageErrors {
-			t.Errorf("page error: %s", e)
-		}
-	})
-}
+func watchPageErrors(t *testing.T, ctx context.Context) { browsertest.WatchPageErrors(t, ctx) }
 
 func mustRun(t *testing.T, ctx context.Context, actions ...chromedp.Action) {
 	t.Helper()
-	if err := chromedp.Run(ctx, actions...); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.MustRun(t, ctx, actions...)
 }
 
 // waitFor polls a JavaScript predicate until it is true (10 s at most).
-func waitFor(expr string) chromedp.Action {
-	return chromedp.Poll(expr, nil, chromedp.WithPollingTimeout(10*time.Second))
-}
+func waitFor(expr string) chromedp.Action { return browsertest.WaitFor(expr, 10*time.Second) }
 
-// showView switches the dashboard's view; a same-document navigation the page follows through location.hash.
-func showView(name string) chromedp.Action {
-	return chromedp.Evaluate(fmt.Sprintf(`location.hash = %q`, "#"+name), nil)
-}
+// showView switches the dashboard's view.
+func showView(name string) chromedp.Action { return browsertest.ShowView(name) }
 
 func colorScheme(v string) chromedp.Action {
 	return emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: v}})
