@@ -103,7 +103,8 @@ type Sealing interface {
 	// FinalizeSector trims the sector's cache where it is; MoveStorage then moves the files to a storage path.
 	// perm:admin
 	FinalizeSector(ctx context.Context, sector storiface.SectorRef) error
-	// ReleaseUnsealed drops the unsealed file except the keep ranges.
+	// ReleaseUnsealed removes the unsealed file everywhere, or with keep ranges frees (punches holes in)
+	// everything outside them in the copy of a worker holding the file.
 	// perm:admin
 	ReleaseUnsealed(ctx context.Context, sector storiface.SectorRef, keep []storiface.Range) error
 	// MoveStorage moves the sector's types to a storage path.

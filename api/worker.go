@@ -39,7 +39,7 @@ type Worker interface {
 	// FinalizeUnsealed starts dropping the unsealed file except keepUnsealed.
 	// perm:admin
 	FinalizeUnsealed(ctx context.Context, sector storiface.SectorRef, keepUnsealed []storiface.Range) (storiface.CallID, error)
-	// ReleaseUnsealed starts removing the unsealed file unless ranges must be kept.
+	// ReleaseUnsealed starts removing the unsealed file; with keep ranges it frees everything outside them instead.
 	// perm:admin
 	ReleaseUnsealed(ctx context.Context, sector storiface.SectorRef, keepUnsealed []storiface.Range) (storiface.CallID, error)
 	// MoveStorage starts moving the types to long-term storage.

@@ -116,12 +116,12 @@ func (m *Manager) MoveStorage(ctx context.Context, sector storiface.SectorRef, t
 	return err
 }
 
-// ReleaseUnsealed drops the unsealed file everywhere. With keep ranges the file is kept whole: no worker here
-// punches holes, and keeping more than asked never loses data.
+// ReleaseUnsealed drops the unsealed file everywhere when keep is empty. With keep ranges it runs ReleaseUnsealed
+// on a worker holding the file, which frees everything outside the ranges in its copy and keeps the file in place
+// (other copies, if any, are left whole). A sector without an unsealed file has nothing to release.
 func (m *Manager) ReleaseUnsealed(ctx context.Context, sector storiface.SectorRef, keep []storiface.Range) error {
 	if len(keep) > 0 {
-		m.log.Info("keeping the whole unsealed file", "sector", sector, "keep_ranges", len(keep))
-		return nil
+		return m.trimUnsealed(ctx, sector, keep)
 	}
 	lctx, unlock := context.WithCancel(ctx)
 	defer unlock()
@@ -201,6 +201,38 @@ func (m *Manager) Remove(ctx context.Context, sector storiface.SectorRef) error 
 		if err := m.deps.Store.Remove(lctx, sector.ID, t, true, nil); err != nil {
 			return fmt.Errorf("removing %s of %s: %w", t, sector, err)
 		}
+	}
+	return nil
+}
+
+// trimUnsealed schedules the worker-side ReleaseUnsealed with keep ranges where the unsealed file is.
+func (m *Manager) trimUnsealed(ctx context.Context, sector storiface.SectorRef, keep []storiface.Range) error {
+	have, err := m.deps.Index.StorageFindSector(ctx, sector.ID, storiface.FTUnsealed, 0, false)
+	if err != nil {
+		return fmt.Errorf("finding unsealed of %s: %w", sector, err)
+	}
+	if len(have) == 0 {
+		m.log.Info("no unsealed file to trim", "sector", sector, "keep_ranges", len(keep))
+		return nil
+	}
+	ptype := storiface.PathStorage
+	for _, h := range have {
+		if h.CanSeal {
+			ptype = storiface.PathSealing
+			break
+		}
+	}
+	_, err = runWork[struct{}](ctx, m, workSpec{
+		task: storiface.TTFinalizeUnsealed, sector: sector, params: []any{"release", keep},
+		lockWrite: storiface.FTUnsealed,
+		sel:       sched.NewExistingSelector(m.deps.Index, sector.ID, storiface.FTUnsealed, false),
+		prepare:   m.fetchPrep(sector, storiface.FTUnsealed, ptype, storiface.AcquireMove),
+		call: func(ctx context.Context, w sched.Worker) (storiface.CallID, error) {
+			return w.ReleaseUnsealed(ctx, sector, keep)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("trimming unsealed of %s to %d keep ranges: %w", sector, len(keep), err)
 	}
 	return nil
 }

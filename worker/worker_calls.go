@@ -8,6 +8,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/ipfs/go-cid"
 
+	"sealfleet/seal/partialfile"
 	"sealfleet/storiface"
 )
 
@@ -186,15 +187,17 @@ func (l *LocalWorker) FinalizeSector(ctx context.Context, sector storiface.Secto
 	})
 }
 
-// FinalizeUnsealed starts dropping the unsealed file; see ReleaseUnsealed for keep ranges.
+// FinalizeUnsealed starts trimming the unsealed file to the keep ranges; see ReleaseUnsealed.
 func (l *LocalWorker) FinalizeUnsealed(ctx context.Context, sector storiface.SectorRef, keep []storiface.Range) (storiface.CallID, error) {
 	return asyncCall(l, ctx, sector, RetFinalizeUnsealed, storiface.TTFinalizeUnsealed, func(ctx context.Context) (noResult, error) {
 		return noResult{}, l.releaseUnsealed(ctx, sector, keep)
 	})
 }
 
-// ReleaseUnsealed starts removing the unsealed file. With keep ranges the file is kept whole (this worker does
-// not punch holes), so no kept data is ever lost.
+// ReleaseUnsealed starts releasing the unsealed file. Without keep ranges the file is removed everywhere. With
+// keep ranges the copy this worker acquires stays in place with everything outside the ranges freed (holes
+// punched, the allocation trailer updated): the kept data reads back unchanged and the rest reports not
+// allocated. Bad keep ranges fail the call before anything is freed.
 func (l *LocalWorker) ReleaseUnsealed(ctx context.Context, sector storiface.SectorRef, keep []storiface.Range) (storiface.CallID, error) {
 	return asyncCall(l, ctx, sector, RetReleaseUnsealed, storiface.TTFinalizeUnsealed, func(ctx context.Context) (noResult, error) {
 		return noResult{}, l.releaseUnsealed(ctx, sector, keep)
@@ -202,14 +205,23 @@ func (l *LocalWorker) ReleaseUnsealed(ctx context.Context, sector storiface.Sect
 }
 
 func (l *LocalWorker) releaseUnsealed(ctx context.Context, sector storiface.SectorRef, keep []storiface.Range) error {
-	if len(keep) > 0 {
-		l.log.Info("keeping the whole unsealed file", "sector", sector, "keep_ranges", len(keep))
+	if len(keep) == 0 {
+		if err := l.deps.Store.Remove(ctx, sector.ID, storiface.FTUnsealed, true, nil); err != nil {
+			return fmt.Errorf("removing unsealed file of %s: %w", sector, err)
+		}
 		return nil
 	}
-	if err := l.deps.Store.Remove(ctx, sector.ID, storiface.FTUnsealed, true, nil); err != nil {
-		return fmt.Errorf("removing unsealed file of %s: %w", sector, err)
+	ssize, err := sector.ProofType.SectorSize()
+	if err != nil {
+		return fmt.Errorf("releasing unsealed file of %s: %w", sector, err)
 	}
-	return nil
+	_, err = withFiles(l, ctx, sector, storiface.FTUnsealed, storiface.FTNone, func(p storiface.SectorPaths) (noResult, error) {
+		if err := partialfile.KeepOnly(p.Unsealed, ssize, keep); err != nil {
+			return noResult{}, fmt.Errorf("freeing the unsealed file of %s outside %d keep ranges: %w", sector, len(keep), err)
+		}
+		return noResult{}, nil
+	})
+	return err
 }
 
 // MoveStorage starts moving the types to a long-term storage path.
