@@ -142,6 +142,11 @@ type Manager interface {
 	// WorkerJobs lists, per worker, the jobs it runs, has prepared, is assigned or waits to return.
 	// perm:admin
 	WorkerJobs(ctx context.Context) (map[uuid.UUID][]storiface.WorkerJob, error)
+	// WorkerRemove takes a worker out of the scheduler and closes the connection to it: its waiting tasks go
+	// back to the queue and ops waiting for calls it was running are scheduled again elsewhere. Use it for a
+	// worker that vanished and will not come back. An unknown ID is an error.
+	// perm:admin
+	WorkerRemove(ctx context.Context, id storiface.WorkerID) error
 	// Abort cancels a tracked call: its waiting operation fails with an aborted error and the worker is asked to
 	// cancel it.
 	// perm:admin

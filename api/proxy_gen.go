@@ -108,6 +108,7 @@ type ManagerMethods struct {
 	Version                func(context.Context) (string, error)                                                                                                                              `perm:"read"`
 	WorkerConnect          func(context.Context, string) error                                                                                                                                `perm:"admin"`
 	WorkerJobs             func(context.Context) (map[uuid.UUID][]storiface.WorkerJob, error)                                                                                                 `perm:"admin"`
+	WorkerRemove           func(context.Context, storiface.WorkerID) error                                                                                                                    `perm:"admin"`
 	WorkerStats            func(context.Context) (map[uuid.UUID]sched.WorkerStats, error)                                                                                                     `perm:"read"`
 }
 
@@ -493,6 +494,14 @@ func (s *ManagerStruct) WorkerJobs(p0 context.Context) (map[uuid.UUID][]storifac
 		return *new(map[uuid.UUID][]storiface.WorkerJob), ErrNotSupported
 	}
 	return s.Internal.WorkerJobs(p0)
+}
+
+// WorkerRemove calls Internal.WorkerRemove.
+func (s *ManagerStruct) WorkerRemove(p0 context.Context, p1 storiface.WorkerID) error {
+	if s.Internal.WorkerRemove == nil {
+		return ErrNotSupported
+	}
+	return s.Internal.WorkerRemove(p0, p1)
 }
 
 // WorkerStats calls Internal.WorkerStats.

@@ -236,3 +236,13 @@ func (m *Manager) StoragePaths(ctx context.Context) ([]stores.PathStatus, error)
 	}
 	return paths, nil
 }
+
+// WorkerRemove is RemoveWorker for the API: the operator's way to take out a worker that vanished and will not
+// come back, so that the ops waiting for its calls are scheduled again on other workers.
+func (m *Manager) WorkerRemove(ctx context.Context, id storiface.WorkerID) error {
+	if err := m.RemoveWorker(ctx, id); err != nil {
+		return err
+	}
+	m.log.Info("worker removed by the operator", "id", id)
+	return nil
+}

@@ -16,9 +16,9 @@ import (
 // sealingCmd groups the scheduler and job inspection commands.
 var sealingCmd = &cli.Command{
 	Name:        "sealing",
-	Usage:       "inspect and steer the manager's scheduler: jobs, workers, sched-diag, abort",
+	Usage:       "inspect and steer the manager's scheduler: jobs, workers, sched-diag, abort, remove-worker",
 	Flags:       []cli.Flag{managerRepoFlag},
-	Subcommands: []*cli.Command{sealingJobsCmd, sealingWorkersCmd, sealingSchedDiagCmd, sealingAbortCmd},
+	Subcommands: []*cli.Command{sealingJobsCmd, sealingWorkersCmd, sealingSchedDiagCmd, sealingAbortCmd, sealingRemoveWorkerCmd},
 }
 
 var sealingJSONFlag = &cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"}

@@ -1,0 +1,80 @@
+package manager
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/filecoin-project/go-jsonrpc/auth"
+
+	"sealfleet/api"
+	"sealfleet/storiface"
+)
+
+// TestWorkerRemoveOverRPC takes a worker out while its call hangs (as for a worker that vanished): the waiting op
+// is scheduled again on another worker and completes.
+func TestWorkerRemoveOverRPC(t *testing.T) {
+	r := newRig(t)
+	w1 := r.startWorker(t.TempDir() + "/w1.db")
+	release := r.backend.Hold("SealCommit2")
+	defer release()
+	n := r.startManager(false)
+	srv := httptest.NewServer(n.m.Handler(nil, nil))
+	defer srv.Close()
+	dial := func(perms []auth.Permission) api.Manager {
+		tok, err := api.NewToken(testSecret, perms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, closer, err := api.NewManagerClient(r.ctx, api.Info{URL: srv.URL, Token: tok}, api.ClientOptions{Scheme: "http"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(closer)
+		return c
+	}
+	admin := dial(api.AllPermissions)
+	writer := dial([]auth.Permission{api.PermRead, api.PermWrite})
+
+	id1, err := n.m.AddWorker(r.ctx, keepOpen{w1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := runAsync(r.ctx, c2(n.m))
+	<-r.backend.Entered // w1 runs the call and, held, never returns it: it has vanished as far as the op can tell
+
+	t.Run("write token refused", func(t *testing.T) {
+		err := writer.WorkerRemove(r.ctx, id1)
+		if err == nil || !strings.Contains(err.Error(), "admin") {
+			t.Fatalf("err %v, want a missing admin permission", err)
+		}
+		if stats, _ := n.m.WorkerStats(r.ctx); len(stats) != 1 {
+			t.Fatalf("%d workers after a refused removal, want 1", len(stats))
+		}
+	})
+	t.Run("unknown worker", func(t *testing.T) {
+		if err := admin.WorkerRemove(r.ctx, storiface.NewWorkerID()); err == nil {
+			t.Fatal("removing an unknown worker succeeded")
+		}
+	})
+	t.Run("removed worker's op moves on", func(t *testing.T) {
+		if err := admin.WorkerRemove(r.ctx, id1); err != nil {
+			t.Fatal(err)
+		}
+		if stats, _ := n.m.WorkerStats(r.ctx); len(stats) != 0 {
+			t.Fatalf("%d workers after removal, want 0", len(stats))
+		}
+		w2 := r.startWorker(t.TempDir() + "/w2.db")
+		if _, err := n.m.AddWorker(r.ctx, keepOpen{w2}); err != nil {
+			t.Fatal(err)
+		}
+		<-r.backend.Entered // the op was scheduled again, on w2, while w1's call still hangs
+		release()
+		if err := <-op; err != nil {
+			t.Fatal("op after its worker was removed:", err)
+		}
+		if err := admin.WorkerRemove(r.ctx, id1); err == nil {
+			t.Fatal("removing the worker twice succeeded")
+		}
+	})
+}
