@@ -31,6 +31,7 @@ import (
 	"sealfleet/manager"
 	"sealfleet/metrics"
 	"sealfleet/pipeline"
+	"sealfleet/seal/partialfile"
 	"sealfleet/sched"
 	"sealfleet/seal"
 	"sealfleet/seal/native"
@@ -286,7 +287,7 @@ func (n *Node) buildHTTP() error {
 	verify := api.Verifier(n.secret)
 	mux := http.NewServeMux()
 	mux.Handle(api.RPCPath, api.ManagerHandlerWith(n.mgr, verify, newSectorsProxy(pipeline.RPC{P: n.pipe})))
-	mux.Handle("/remote/", stores.NewFetchHandler(n.local, api.Authorize(verify, api.PermAdmin), nil))
+	mux.Handle("/remote/", stores.NewFetchHandler(n.local, api.Authorize(verify, api.PermAdmin), partialfile.Allocated))
 	ph := pipeline.Handler(n.pipe, func(r *http.Request, perm string) error {
 		return api.Authorize(verify, auth.Permission(perm))(r)
 	})
