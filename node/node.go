@@ -31,10 +31,10 @@ import (
 	"sealfleet/manager"
 	"sealfleet/metrics"
 	"sealfleet/pipeline"
-	"sealfleet/seal/partialfile"
 	"sealfleet/sched"
 	"sealfleet/seal"
 	"sealfleet/seal/native"
+	"sealfleet/seal/partialfile"
 	"sealfleet/stores"
 	"sealfleet/web"
 )
