@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,19 +17,26 @@ func TestCountPC1Runs(t *testing.T) {
 		return "2026/11/23 21:06:31 INFO layer labelled component=sdr dir=/r/store/cache/" + sector +
 			".sealfleet-tmp layer=" + string(rune('0'+layer)) + " seconds=0.007 hasher_gathered=63\n"
 	}
+	// The kills happen 1 s (cuts a run logged just before) or 1 h (long after) after the runs at 21:06:31.
+	kill := killMarker + " " + time.Date(2026, 11, 23, 21, 6, 32, 0, time.Local).Format(time.RFC3339Nano) + "\n"
+	lateKill := killMarker + " " + time.Date(2026, 11, 23, 22, 6, 31, 0, time.Local).Format(time.RFC3339Nano) + "\n"
 	tests := []struct {
-		name string
-		log  string
-		want map[string]int
+		name    string
+		log     string
+		want    map[string]int
+		wantCut map[string]int
 	}{
-		{"one run", line("s-t01000-1", 1) + line("s-t01000-1", 2), map[string]int{"s-t01000-1": 1}},
-		{"layer 1 only", line("s-t01000-1", 1), map[string]int{}},
-		{"twice in one lifetime", line("s-t01000-1", 2) + line("s-t01000-1", 2), map[string]int{"s-t01000-1": 2}},
-		{"killed lifetime skipped", line("s-t01000-1", 2) + killMarker + "\n" + line("s-t01000-1", 2),
-			map[string]int{"s-t01000-1": 1}},
+		{"one run", line("s-t01000-1", 1) + line("s-t01000-1", 2), map[string]int{"s-t01000-1": 1}, map[string]int{}},
+		{"layer 1 only", line("s-t01000-1", 1), map[string]int{}, map[string]int{}},
+		{"twice in one lifetime", line("s-t01000-1", 2) + line("s-t01000-1", 2), map[string]int{"s-t01000-1": 2}, map[string]int{}},
+		{"run, kill, run again", line("s-t01000-1", 2) + kill + line("s-t01000-1", 2),
+			map[string]int{"s-t01000-1": 2}, map[string]int{"s-t01000-1": 1}},
+		{"run, kill much later, run again", line("s-t01000-1", 2) + lateKill + line("s-t01000-1", 2),
+			map[string]int{"s-t01000-1": 2}, map[string]int{}},
+		{"killed twice without runs", kill + kill + line("s-t01000-3", 2), map[string]int{"s-t01000-3": 1}, map[string]int{}},
 		{"text handler format", "time=x level=INFO msg=\"layer labelled\" component=sdr dir=/r/cache/s-t01000-5 layer=2\n",
-			map[string]int{"s-t01000-5": 1}},
-		{"two sectors", line("s-t01000-1", 2) + line("s-t01000-12", 2), map[string]int{"s-t01000-1": 1, "s-t01000-12": 1}},
+			map[string]int{"s-t01000-5": 1}, map[string]int{}},
+		{"two sectors", line("s-t01000-1", 2) + line("s-t01000-12", 2), map[string]int{"s-t01000-1": 1, "s-t01000-12": 1}, map[string]int{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -36,17 +44,12 @@ func TestCountPC1Runs(t *testing.T) {
 			if err := os.WriteFile(log, []byte(tc.log), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]int{}
-			if err := countPC1Runs(log, got); err != nil {
+			got, cut := map[string]int{}, map[string]int{}
+			if err := countPC1Runs(log, got, cut); err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %v, want %v", got, tc.want)
-			}
-			for k, v := range tc.want {
-				if got[k] != v {
-					t.Fatalf("got %v, want %v", got, tc.want)
-				}
+			if !maps.Equal(got, tc.want) || !maps.Equal(cut, tc.wantCut) {
+				t.Fatalf("runs %v cut %v, want %v and %v", got, cut, tc.want, tc.wantCut)
 			}
 		})
 	}

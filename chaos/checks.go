@@ -62,14 +62,15 @@ func (c *cluster) check(ctx context.Context, list []pipeline.SectorInfo, rep *Re
 		rep.ProofsVerified++
 	}
 	for _, name := range c.workerNames {
-		if err := countPC1Runs(c.procs[name].log, rep.PC1Runs); err != nil {
+		if err := countPC1Runs(c.procs[name].log, rep.PC1Runs, rep.PC1CutByKill); err != nil {
 			rep.Failures = append(rep.Failures, err.Error())
 		}
 	}
 	for sector, n := range rep.PC1Runs {
-		if n > 1 {
+		if n-rep.PC1CutByKill[sector] > 1 {
 			rep.DoubleRuns = append(rep.DoubleRuns, sector)
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: PreCommit1 ran to the end %d times", sector, n))
+			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: PreCommit1 ran to the end %d times, %d of them in a worker killed afterwards",
+				sector, n, rep.PC1CutByKill[sector]))
 		}
 	}
 	sort.Strings(rep.DoubleRuns)
@@ -107,21 +108,42 @@ func verifyProof(s *pipeline.SectorInfo) error {
 // sizes): the end of one PreCommit1 execution.
 // Both the default slog format (`INFO layer labelled component=sdr dir=…`) and the text handler's
 // (`msg="layer labelled" … dir=…`) match.
-var labelledRe = regexp.MustCompile(`layer labelled"? .*dir=\S*/(s-t0\d+-\d+)\S* layer=2\b`)
+// The line's time is captured when the default format gives it (group 1), the sector name always (group 2).
+var labelledRe = regexp.MustCompile(`(?m)^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)?.*layer labelled"? .*dir=\S*/(s-t0\d+-\d+)\S* layer=2\b`)
+
+// logTimeLayout is the time format of slog's default handler.
+const logTimeLayout = "2006/01/02 15:04:05"
+
+// cutWindow is how long before a kill an execution's last layer may have been logged for the kill to have cut it
+// off before its result was saved and returned (that takes milliseconds; log times have one-second resolution).
+const cutWindow = 3 * time.Second
 
 // countPC1Runs adds to runs, per sector name, the PreCommit1 executions in a worker log that reached their last
-// layer in the process lifetime not ended by a kill (the last one). Earlier lifetimes are skipped because a kill
-// may have cut an execution off before its result was saved, which makes a re-run legitimate. So the count is a
-// lower bound on double runs: it catches work computed twice because a restart lost track of a call, not a call
-// recomputed after a crash of the worker that ran it.
-func countPC1Runs(log string, runs map[string]int) error {
+// layer, and to cut those among them that a kill may have stopped before their result was saved: the ones logged
+// within cutWindow before the kill that ended their process. Each of those excuses one re-run, so a sector ran
+// twice for sure when runs − cut > 1: work recomputed because a restart (of the manager, or of a worker that had
+// already saved the result) lost track of a call.
+func countPC1Runs(log string, runs, cut map[string]int) error {
 	b, err := os.ReadFile(log)
 	if err != nil {
 		return fmt.Errorf("reading a worker log: %w", err)
 	}
 	lives := strings.Split(string(b), killMarker)
-	for _, m := range labelledRe.FindAllStringSubmatch(lives[len(lives)-1], -1) {
-		runs[m[1]]++
+	for i, life := range lives {
+		var killedAt time.Time
+		if i+1 < len(lives) { // ended by a kill: its time opens the next part
+			f := strings.Fields(lives[i+1])
+			if len(f) > 0 {
+				killedAt, _ = time.Parse(time.RFC3339Nano, f[0])
+			}
+		}
+		for _, m := range labelledRe.FindAllStringSubmatch(life, -1) {
+			runs[m[2]]++
+			at, err := time.ParseInLocation(logTimeLayout, m[1], time.Local)
+			if !killedAt.IsZero() && (err != nil || killedAt.Sub(at) < cutWindow) {
+				cut[m[2]]++
+			}
+		}
 	}
 	return nil
 }

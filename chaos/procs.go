@@ -24,7 +24,8 @@ type proc struct {
 	done chan struct{}
 }
 
-// killMarker is appended to a process's log after it was killed, splitting the log into lifetimes.
+// killMarker is appended to a process's log after it was killed, splitting the log into lifetimes; the kill's
+// time (RFC 3339, nanoseconds) follows it on the same line.
 const killMarker = "=== chaos: SIGKILL ==="
 
 // start runs the process (again).
@@ -49,6 +50,7 @@ func (p *proc) start() error {
 
 // kill9 kills the process at once, as a crash does, waits for it to be gone and marks its log.
 func (p *proc) kill9() error {
+	at := time.Now()
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 	f, err := os.OpenFile(p.log, os.O_WRONLY|os.O_APPEND, 0o644)
@@ -56,7 +58,7 @@ func (p *proc) kill9() error {
 		return err
 	}
 	defer f.Close()
-	_, err = f.WriteString("\n" + killMarker + "\n")
+	_, err = f.WriteString("\n" + killMarker + " " + at.Format(time.RFC3339Nano) + "\n")
 	return err
 }
 

@@ -47,8 +47,9 @@ type Report struct {
 	Proving             int            `json:"proving"`
 	ProofsVerified      int            `json:"proofsVerified"`
 	Kills               []Kill         `json:"kills"`
-	PC1Runs             map[string]int `json:"pc1Runs"`      // per sector, in lifetimes not ended by a kill
-	DoubleRuns          []string       `json:"doubleRuns"`   // sectors whose PC1 ran to the end twice
+	PC1Runs             map[string]int `json:"pc1Runs"`      // per sector: PreCommit1 executions that reached the last layer
+	PC1CutByKill        map[string]int `json:"pc1CutByKill"` // per sector: such executions logged within 3 s before a kill of their worker
+	DoubleRuns          []string       `json:"doubleRuns"`   // sectors with pc1Runs − pc1CutByKill > 1
 	PathsChecked        int            `json:"pathsChecked"` // storage paths asked for reservations
 	LeakedReservedBytes int64          `json:"leakedReservedBytes"`
 	TempFiles           []string       `json:"tempFiles"`
@@ -98,7 +99,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	start := time.Now()
-	rep := Report{Seed: cfg.Seed, Sectors: cfg.Sectors, PC1Runs: map[string]int{}, Kills: []Kill{},
+	rep := Report{Seed: cfg.Seed, Sectors: cfg.Sectors, PC1Runs: map[string]int{}, PC1CutByKill: map[string]int{}, Kills: []Kill{},
 		DoubleRuns: []string{}, TempFiles: []string{}, Failures: []string{}}
 	c, err := startCluster(ctx, cfg)
 	if c != nil {

@@ -83,7 +83,11 @@ func printChaosReport(rep chaos.Report, dir string, kept bool) {
 	for _, k := range rep.Kills {
 		fmt.Printf("  +%6d ms  %s\n", k.AfterMs, k.Victim)
 	}
-	fmt.Printf("PC1 double runs      %d (of %d sectors counted)\n", len(rep.DoubleRuns), len(rep.PC1Runs))
+	cut := 0
+	for _, n := range rep.PC1CutByKill {
+		cut += n
+	}
+	fmt.Printf("PC1 double runs      %d (%d sectors counted, %d just before a kill of their worker)\n", len(rep.DoubleRuns), len(rep.PC1Runs), cut)
 	fmt.Printf("leaked reservations  %d bytes over %d paths\n", rep.LeakedReservedBytes, rep.PathsChecked)
 	fmt.Printf("temporary files left %d\n", len(rep.TempFiles))
 	fmt.Printf("time                 %.1f s\n", rep.Seconds)
