@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"sealfleet/internal/progress"
 	"sealfleet/seal/sdr"
 )
 
@@ -32,7 +33,10 @@ var benchPC1Cmd = &cli.Command{
 		// Interrupting stops labeling and removes the temporary layers.
 		ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		bar := terminalBar(cctx, "pc1 layers", int64(cfg.Layers), progress.Count)
+		restore := followLog(bar, layerStages(bar))
 		res, err := sdr.BenchPC1(ctx, cfg, cctx.String("parents-cache"), cctx.String("tmp-dir"))
+		restore()
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"sealfleet/internal/progress"
 	"sealfleet/seal/porep"
+	"sealfleet/seal/sdr"
 	"sealfleet/storiface"
 )
 
@@ -35,7 +37,19 @@ var benchPC2Cmd = &cli.Command{
 		// Interrupting stops the run and removes its temporary sector.
 		ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		graph, err := sdr.ConfigFor(proof)
+		if err != nil {
+			return err
+		}
+		// stages: each PC1 layer (from seal/sdr's log), then PC2 with C1 as the last step
+		stages := int64(graph.Layers) + 1
+		bar := terminalBar(cctx, "pc1 layers, pc2", stages, progress.Count)
+		restore := followLog(bar, layerStages(bar))
 		res, err := porep.BenchPC2(ctx, proof, cctx.String("tmp-dir"), cctx.String("parents-cache"))
+		if err == nil && bar != nil {
+			bar.Set(stages)
+		}
+		restore()
 		if err != nil {
 			return err
 		}

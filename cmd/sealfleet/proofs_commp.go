@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"sealfleet/internal/progress"
 	"sealfleet/seal/commp"
 )
 
@@ -29,7 +30,11 @@ var proofsCommPCmd = &cli.Command{
 		if err != nil {
 			return fmt.Errorf("commp: %w", err)
 		}
-		pi, err := commp.PieceCID(f, uint64(st.Size()))
+		bar := terminalBar(cctx, "commp", st.Size(), progress.Bytes)
+		pi, err := commp.PieceCID(progressReader(f, bar), uint64(st.Size()))
+		if bar != nil {
+			bar.Finish()
+		}
 		if err != nil {
 			return fmt.Errorf("commp %s: %w", f.Name(), err)
 		}

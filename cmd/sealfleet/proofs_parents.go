@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"sealfleet/internal/progress"
 	"sealfleet/seal/sdr"
 )
 
@@ -28,6 +30,14 @@ var proofsParentsCmd = &cli.Command{
 			return err
 		}
 		start := time.Now()
+		// two stages from seal/sdr's log: generating (or checking) the cache, then done
+		bar := terminalBar(cctx, "parents cache", 1, progress.Count)
+		restore := followLog(bar, func(msg string, _ map[string]slog.Value) {
+			if msg == "parents cache generated" {
+				bar.Set(1)
+			}
+		})
+		defer restore()
 		var path string
 		var digest [32]byte
 		if out := cctx.String("out"); out != "" {
@@ -45,6 +55,10 @@ var proofsParentsCmd = &cli.Command{
 				return err
 			}
 		}
+		if bar != nil {
+			bar.Set(1)
+		}
+		restore() // the bar ends before the result is printed
 		published, ok := sdr.KnownParentsCacheDigest(cfg)
 		res := struct {
 			Path      string  `json:"path"`
