@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/urfave/cli/v2"
 
+	"sealfleet/api"
 	"sealfleet/storiface"
 )
 
@@ -24,77 +27,66 @@ var sealingCmd = &cli.Command{
 var sealingJSONFlag = &cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"}
 
 var sealingJobsCmd = &cli.Command{
-	Name:  "jobs",
-	Usage: "list the jobs of every worker: running, prepared, assigned, ret-wait",
-	Flags: []cli.Flag{sealingJSONFlag},
-	Action: func(cctx *cli.Context) error {
-		m, closer, err := dialManager(cctx)
-		if err != nil {
-			return err
-		}
-		defer closer()
-		jobs, err := m.WorkerJobs(cctx.Context)
-		if err != nil {
-			return err
-		}
-		if cctx.Bool("json") {
-			return printJSON(os.Stdout, jobs)
-		}
-		return renderJobs(os.Stdout, jobs)
-	},
+	Name:   "jobs",
+	Usage:  "list the jobs of every worker: running, prepared, assigned, ret-wait",
+	Flags:  []cli.Flag{sealingJSONFlag},
+	Action: managerQueryAction(api.Manager.WorkerJobs, renderJobs),
 }
 
 var sealingWorkersCmd = &cli.Command{
-	Name:  "workers",
-	Usage: "list the workers with their tasks and resource use",
-	Flags: []cli.Flag{sealingJSONFlag},
-	Action: func(cctx *cli.Context) error {
-		m, closer, err := dialManager(cctx)
-		if err != nil {
-			return err
-		}
-		defer closer()
-		stats, err := m.WorkerStats(cctx.Context)
-		if err != nil {
-			return err
-		}
-		if cctx.Bool("json") {
-			return printJSON(os.Stdout, stats)
-		}
-		return renderWorkers(os.Stdout, stats)
-	},
+	Name:   "workers",
+	Usage:  "list the workers with their tasks and resource use",
+	Flags:  []cli.Flag{sealingJSONFlag},
+	Action: managerQueryAction(api.Manager.WorkerStats, renderWorkers),
 }
 
 var sealingSchedDiagCmd = &cli.Command{
-	Name:  "sched-diag",
-	Usage: "explain the scheduler: each waiting request and why each worker did not take it",
-	Flags: []cli.Flag{sealingJSONFlag},
-	Action: func(cctx *cli.Context) error {
-		m, closer, err := dialManager(cctx)
-		if err != nil {
-			return err
-		}
-		defer closer()
-		diag, err := m.SchedDiag(cctx.Context)
-		if err != nil {
-			return err
-		}
-		if cctx.Bool("json") {
-			return printJSON(os.Stdout, diag)
-		}
-		return renderSchedDiag(os.Stdout, diag)
-	},
+	Name:   "sched-diag",
+	Usage:  "explain the scheduler: each waiting request and why each worker did not take it",
+	Flags:  []cli.Flag{sealingJSONFlag},
+	Action: managerQueryAction(api.Manager.SchedDiag, renderSchedDiag),
 }
 
 var sealingAbortCmd = &cli.Command{
 	Name:      "abort",
 	Usage:     "abort a running call (its operation fails with an aborted error; the worker cancels it)",
 	ArgsUsage: "<call-id as `sealing jobs` prints it: miner-number-uuid>",
-	Action: func(cctx *cli.Context) error {
-		if cctx.NArg() != 1 {
-			return fmt.Errorf("abort: want exactly one call ID, got %d arguments", cctx.NArg())
+	Action: oneArgManagerAction("abort", "call ID", parseCallID,
+		func(cctx *cli.Context, m api.Manager, id storiface.CallID) error {
+			return m.Abort(cctx.Context, id)
+		}),
+}
+
+// managerQueryAction returns the action of a read-only sealing command: it dials the manager, fetches the
+// answer with query and prints it as JSON when --json is set, else with render. Errors from dialing and
+// from query are returned as they are.
+func managerQueryAction[T any](query func(api.Manager, context.Context) (T, error), render func(io.Writer, T) error) cli.ActionFunc {
+	return func(cctx *cli.Context) error {
+		m, closer, err := dialManager(cctx)
+		if err != nil {
+			return err
 		}
-		id, err := parseCallID(cctx.Args().First())
+		defer closer()
+		v, err := query(m, cctx.Context)
+		if err != nil {
+			return err
+		}
+		if cctx.Bool("json") {
+			return printJSON(os.Stdout, v)
+		}
+		return render(os.Stdout, v)
+	}
+}
+
+// oneArgManagerAction returns the action of a command that takes exactly one argument: it fails with
+// "<cmd>: want exactly one <what>, got N arguments" on any other count, parses the argument with parse
+// (returning its error unchanged), dials the manager and runs do with the parsed value.
+func oneArgManagerAction[T any](cmd, what string, parse func(string) (T, error), do func(cctx *cli.Context, m api.Manager, arg T) error) cli.ActionFunc {
+	return func(cctx *cli.Context) error {
+		if cctx.NArg() != 1 {
+			return fmt.Errorf("%s: want exactly one %s, got %d arguments", cmd, what, cctx.NArg())
+		}
+		arg, err := parse(cctx.Args().First())
 		if err != nil {
 			return err
 		}
@@ -103,8 +95,8 @@ var sealingAbortCmd = &cli.Command{
 			return err
 		}
 		defer closer()
-		return m.Abort(cctx.Context, id)
-	},
+		return do(cctx, m, arg)
+	}
 }
 
 // parseCallID parses storiface.CallID.String(): "<miner>-<number>-<uuid>".

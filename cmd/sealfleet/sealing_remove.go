@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/urfave/cli/v2"
 
+	"sealfleet/api"
 	"sealfleet/storiface"
 )
 
@@ -15,25 +16,14 @@ var sealingRemoveWorkerCmd = &cli.Command{
 	Usage: "remove a worker that vanished and will not come back: its waiting tasks return to the queue and the " +
 		"operations waiting for its running calls are scheduled on other workers",
 	ArgsUsage: "<worker ID as `sealing workers` prints it (a UUID)>",
-	Action: func(cctx *cli.Context) error {
-		if cctx.NArg() != 1 {
-			return fmt.Errorf("remove-worker: want exactly one worker ID, got %d arguments", cctx.NArg())
-		}
-		id, err := parseWorkerID(cctx.Args().First())
-		if err != nil {
-			return err
-		}
-		m, closer, err := dialManager(cctx)
-		if err != nil {
-			return err
-		}
-		defer closer()
-		if err := m.WorkerRemove(cctx.Context, id); err != nil {
-			return fmt.Errorf("remove-worker %s: %w", id, err)
-		}
-		fmt.Fprintf(cctx.App.Writer, "removed worker %s\n", id)
-		return nil
-	},
+	Action: oneArgManagerAction("remove-worker", "worker ID", parseWorkerID,
+		func(cctx *cli.Context, m api.Manager, id storiface.WorkerID) error {
+			if err := m.WorkerRemove(cctx.Context, id); err != nil {
+				return fmt.Errorf("remove-worker %s: %w", id, err)
+			}
+			fmt.Fprintf(cctx.App.Writer, "removed worker %s\n", id)
+			return nil
+		}),
 }
 
 // parseWorkerID parses a worker ID: the UUID `sealing workers` prints.
