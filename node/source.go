@@ -97,7 +97,7 @@ func (s *source) SectorEvents(ctx context.Context, id string) ([]web.SectorEvent
 	}
 	out := make([]web.SectorEvent, len(evs))
 	for i, e := range evs {
-		out[i] = web.SectorEvent{Time: e.Time, From: string(e.From), To: string(e.To), Message: e.Message}
+		out[i] = web.SectorEvent{Time: e.Time, From: string(e.From), To: string(e.To), Message: e.Message, Failed: e.To.Failed()}
 	}
 	return out, nil
 }
@@ -114,11 +114,15 @@ func (s *source) StoragePaths(ctx context.Context) ([]web.StoragePath, error) {
 			roots[p.ID] = p.LocalPath
 		}
 	}
+	sectors, err := s.sectorsPerPath(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]web.StoragePath, 0, len(paths))
 	for _, p := range paths {
 		sp := web.StoragePath{ID: string(p.Info.ID), Path: roots[p.Info.ID], URLs: p.Info.URLs,
 			CanSeal: p.Info.CanSeal, CanStore: p.Info.CanStore, Capacity: p.Stat.Capacity, Used: p.Stat.Used,
-			Reserved: p.Stat.Reserved, Available: p.Stat.FSAvailable, Sectors: p.Files, Healthy: p.Healthy,
+			Reserved: p.Stat.Reserved, Available: p.Stat.FSAvailable, Sectors: sectors[p.Info.ID], Healthy: p.Healthy,
 			Err: p.HeartbeatErr}
 		if len(p.Info.URLs) > 0 {
 			if u, err := url.Parse(p.Info.URLs[0]); err == nil {
@@ -167,4 +171,22 @@ func (s *source) Queue(ctx context.Context) ([]web.QueuedRequest, error) {
 // Subscribe forwards sector state changes, job changes and workers coming and going.
 func (s *source) Subscribe(ctx context.Context) (<-chan web.Change, error) {
 	return s.obs.subscribe(ctx), nil
+}
+
+// sectorsPerPath counts the distinct sectors with at least one file declared in each path (a sealed sector has
+// sealed, cache and perhaps unsealed files: one sector, not three).
+func (s *source) sectorsPerPath(ctx context.Context) (map[storiface.ID]int, error) {
+	decls, err := s.index.StorageList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing declared sectors: %w", err)
+	}
+	out := make(map[storiface.ID]int, len(decls))
+	for id, ds := range decls {
+		seen := make(map[abi.SectorID]struct{}, len(ds))
+		for _, d := range ds {
+			seen[d.SectorID] = struct{}{}
+		}
+		out[id] = len(seen)
+	}
+	return out, nil
 }

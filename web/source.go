@@ -118,6 +118,8 @@ type SectorEvent struct {
 	From    string    `json:"from,omitempty"`
 	To      string    `json:"to"`
 	Message string    `json:"message,omitempty"`
+	// Failed marks a transition into a failure state; Message is then the error, otherwise a note.
+	Failed bool `json:"failed,omitempty"`
 }
 
 // StoragePath is one storage path with its capacity in bytes. Available is what remains for new sectors after

@@ -354,7 +354,7 @@
   function renderEvents() {
     const ev = S.sc.events || [];
     clear($('#sc-detail'), h('h2', null, 'Event log · ', h('span', { class: 'mono', text: S.sc.sel })),
-      h('ol', { class: 'events', id: 'sc-events' }, ev.slice().reverse().map((e) => h('li', { class: e.message ? 'err' : '' },
+      h('ol', { class: 'events', id: 'sc-events' }, ev.slice().reverse().map((e) => h('li', { class: e.failed ? 'err' : '' },
         h('div', null, e.from ? `${e.from} → ` : '', h('b', { text: e.to })),
         h('div', { class: 'when', text: stamp(ms(e.time)) }),
         e.message ? h('div', { class: 'msg', text: e.message }) : null))));
@@ -383,7 +383,7 @@
     // the page's membership changed (a new sector, or one left the filtered state): re-read this page only
     if ((!row && (!S.sc.state || S.sc.state === c.to)) || (row && S.sc.state && S.sc.state !== c.to)) later('sc-page', loadSectors, 500);
     if (c.sector === S.sc.sel && S.sc.events) {
-      S.sc.events.push({ time: c.time, from: c.from, to: c.to, message: c.message });
+      S.sc.events.push({ time: c.time, from: c.from, to: c.to, message: c.message, failed: !!c.message });
       renderEvents();
     }
   }
