@@ -59,6 +59,15 @@ func sectorArg(cctx *cli.Context, i int) (abi.SectorNumber, error) {
 	return abi.SectorNumber(v), err
 }
 
+// firstSectorArg checks that the command got exactly n arguments (see exactArgs) and parses the first as a
+// sector number (see sectorArg).
+func firstSectorArg(cctx *cli.Context, n int) (abi.SectorNumber, error) {
+	if err := exactArgs(cctx, n); err != nil {
+		return 0, err
+	}
+	return sectorArg(cctx, 0)
+}
+
 // uintArg parses argument i as an unsigned decimal; what names it in errors.
 func uintArg(cctx *cli.Context, i int, what string) (uint64, error) {
 	s := cctx.Args().Get(i)
@@ -165,10 +174,7 @@ var sectorsStatusCmd = &cli.Command{
 	ArgsUsage: "SECTOR",
 	Flags:     []cli.Flag{&cli.BoolFlag{Name: "log", Usage: "also show the sector's event log"}, jsonFlag},
 	Action: func(cctx *cli.Context) error {
-		if err := exactArgs(cctx, 1); err != nil {
-			return err
-		}
-		n, err := sectorArg(cctx, 0)
+		n, err := firstSectorArg(cctx, 1)
 		if err != nil {
 			return err
 		}
@@ -203,10 +209,7 @@ var sectorsRemoveCmd = &cli.Command{
 	ArgsUsage: "SECTOR",
 	Flags:     []cli.Flag{waitFlag},
 	Action: func(cctx *cli.Context) error {
-		if err := exactArgs(cctx, 1); err != nil {
-			return err
-		}
-		n, err := sectorArg(cctx, 0)
+		n, err := firstSectorArg(cctx, 1)
 		if err != nil {
 			return err
 		}
@@ -225,10 +228,7 @@ var sectorsUnsealCmd = &cli.Command{
 	Usage:     "make sure a sealed sector has an unsealed copy (unsealing it if needed)",
 	ArgsUsage: "SECTOR",
 	Action: func(cctx *cli.Context) error {
-		if err := exactArgs(cctx, 1); err != nil {
-			return err
-		}
-		n, err := sectorArg(cctx, 0)
+		n, err := firstSectorArg(cctx, 1)
 		if err != nil {
 			return err
 		}
@@ -248,10 +248,7 @@ var sectorsReadCmd = &cli.Command{
 	ArgsUsage: "SECTOR OFFSET SIZE",
 	Flags:     []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file"}},
 	Action: func(cctx *cli.Context) error {
-		if err := exactArgs(cctx, 3); err != nil {
-			return err
-		}
-		n, err := sectorArg(cctx, 0)
+		n, err := firstSectorArg(cctx, 3)
 		if err != nil {
 			return err
 		}
@@ -298,10 +295,7 @@ var sectorsUpdateStateCmd = &cli.Command{
 	ArgsUsage: "SECTOR STATE",
 	Flags:     []cli.Flag{waitFlag},
 	Action: func(cctx *cli.Context) error {
-		if err := exactArgs(cctx, 2); err != nil {
-			return err
-		}
-		n, err := sectorArg(cctx, 0)
+		n, err := firstSectorArg(cctx, 2)
 		if err != nil {
 			return err
 		}
