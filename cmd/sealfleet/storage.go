@@ -109,20 +109,34 @@ var storageAttachCmd = &cli.Command{
 	Name:      "attach",
 	Usage:     "attach a storage path to the manager's node (with --init, create its sectorstore.json first)",
 	ArgsUsage: "PATH",
-	Flags: []cli.Flag{
-		&cli.BoolFlag{Name: "init", Usage: "create sectorstore.json (and the type directories) in PATH"},
-		&cli.Uint64Flag{Name: "weight", Value: 10, Usage: "(with --init) ranking weight for allocation and fetch"},
-		&cli.BoolFlag{Name: "seal", Usage: "(with --init) use the path for sealing scratch files"},
-		&cli.BoolFlag{Name: "store", Usage: "(with --init) use the path for finalized sectors"},
-		&cli.StringFlag{Name: "max-storage", Usage: "(with --init) cap on the bytes the path may hold, e.g. 2TiB"},
-		&cli.StringSliceFlag{Name: "groups", Usage: "(with --init) groups the path belongs to"},
-		&cli.StringSliceFlag{Name: "allow-to", Usage: "(with --init) groups allowed to fetch from the path"},
-	},
-	Action: func(cctx *cli.Context) error {
-		if cctx.NArg() != 1 {
-			return errors.New("attach: want exactly one PATH argument")
-		}
-		path, err := filepath.Abs(cctx.Args().First())
+	Flags:     pathInitFlags,
+	Action: attachPathAction(func(cctx *cli.Context) (localPathAdder, func(), error) {
+		return dialStorage(cctx)
+	}),
+}
+
+// pathInitFlags are the attach flags that describe a path created with --init (metaFromFlags reads them).
+var pathInitFlags = []cli.Flag{
+	&cli.BoolFlag{Name: "init", Usage: "create sectorstore.json (and the type directories) in PATH"},
+	&cli.Uint64Flag{Name: "weight", Value: 10, Usage: "(with --init) ranking weight for allocation and fetch"},
+	&cli.BoolFlag{Name: "seal", Usage: "(with --init) use the path for sealing scratch files"},
+	&cli.BoolFlag{Name: "store", Usage: "(with --init) use the path for finalized sectors"},
+	&cli.StringFlag{Name: "max-storage", Usage: "(with --init) cap on the bytes the path may hold, e.g. 2TiB"},
+	&cli.StringSliceFlag{Name: "groups", Usage: "(with --init) groups the path belongs to"},
+	&cli.StringSliceFlag{Name: "allow-to", Usage: "(with --init) groups allowed to fetch from the path"},
+}
+
+// localPathAdder is the node (manager or worker) an attach command adds a path to.
+type localPathAdder interface {
+	StorageAddLocal(ctx context.Context, path string) error
+}
+
+// attachPathAction returns the action of an `attach PATH` command: PATH is made absolute (absPathArg); with
+// --init its sectorstore.json is created first from the pathInitFlags and the new storage ID printed; then the
+// node dial connects to adds the path, and "attached PATH" is printed.
+func attachPathAction(dial func(*cli.Context) (localPathAdder, func(), error)) cli.ActionFunc {
+	return func(cctx *cli.Context) error {
+		path, err := absPathArg(cctx, "attach")
 		if err != nil {
 			return err
 		}
@@ -136,7 +150,7 @@ var storageAttachCmd = &cli.Command{
 			}
 			fmt.Fprintf(os.Stdout, "initialised %s with ID %s\n", path, meta.ID)
 		}
-		a, closer, err := dialStorage(cctx)
+		a, closer, err := dial(cctx)
 		if err != nil {
 			return err
 		}
@@ -146,7 +160,15 @@ var storageAttachCmd = &cli.Command{
 		}
 		fmt.Fprintf(os.Stdout, "attached %s\n", path)
 		return nil
-	},
+	}
+}
+
+// absPathArg checks that cmd got exactly one PATH argument and returns it made absolute.
+func absPathArg(cctx *cli.Context, cmd string) (string, error) {
+	if cctx.NArg() != 1 {
+		return "", fmt.Errorf("%s: want exactly one PATH argument", cmd)
+	}
+	return filepath.Abs(cctx.Args().First())
 }
 
 // metaFromFlags builds a new path's settings from the attach flags.
@@ -252,10 +274,7 @@ var storageDetachCmd = &cli.Command{
 	Usage:     "stop using a storage path of the manager's node (files stay on disk; declarations are dropped)",
 	ArgsUsage: "PATH",
 	Action: func(cctx *cli.Context) error {
-		if cctx.NArg() != 1 {
-			return errors.New("detach: want exactly one PATH argument")
-		}
-		path, err := filepath.Abs(cctx.Args().First())
+		path, err := absPathArg(cctx, "detach")
 		if err != nil {
 			return err
 		}

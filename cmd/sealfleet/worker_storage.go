@@ -2,12 +2,9 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
-	"sealfleet/stores"
 	"sealfleet/storiface"
 )
 
@@ -22,45 +19,10 @@ var workerStorageAttachCmd = &cli.Command{
 	Name:      "attach",
 	Usage:     "attach a path to the worker (with --init, create its sectorstore.json first); run on the worker's machine",
 	ArgsUsage: "PATH",
-	Flags: []cli.Flag{
-		workerRepoFlag,
-		&cli.BoolFlag{Name: "init", Usage: "create sectorstore.json (and the type directories) in PATH"},
-		&cli.Uint64Flag{Name: "weight", Value: 10, Usage: "(with --init) ranking weight for allocation and fetch"},
-		&cli.BoolFlag{Name: "seal", Usage: "(with --init) use the path for sealing scratch files"},
-		&cli.BoolFlag{Name: "store", Usage: "(with --init) use the path for finalized sectors"},
-		&cli.StringFlag{Name: "max-storage", Usage: "(with --init) cap on the bytes the path may hold, e.g. 2TiB"},
-		&cli.StringSliceFlag{Name: "groups", Usage: "(with --init) groups the path belongs to"},
-		&cli.StringSliceFlag{Name: "allow-to", Usage: "(with --init) groups allowed to fetch from the path"},
-	},
-	Action: func(cctx *cli.Context) error {
-		if cctx.NArg() != 1 {
-			return errors.New("attach: want exactly one PATH argument")
-		}
-		path, err := filepath.Abs(cctx.Args().First())
-		if err != nil {
-			return err
-		}
-		if cctx.Bool("init") {
-			meta, err := metaFromFlags(cctx)
-			if err != nil {
-				return err
-			}
-			if meta, err = stores.InitPath(path, meta); err != nil {
-				return err
-			}
-			fmt.Printf("initialised %s with ID %s\n", path, meta.ID)
-		}
-		w, closer, err := dialWorker(cctx)
-		if err != nil {
-			return err
-		}
-		defer closer()
-		if err := w.StorageAddLocal(cctx.Context, path); err != nil {
-			return fmt.Errorf("attaching %s: %w", path, err)
-		}
-		fmt.Printf("attached %s\n", path)
-		return nil
-	},
+	Flags:     append([]cli.Flag{workerRepoFlag}, pathInitFlags...),
+	Action: attachPathAction(func(cctx *cli.Context) (localPathAdder, func(), error) {
+		return dialWorker(cctx)
+	}),
 }
 
 var workerStorageDetachCmd = &cli.Command{
