@@ -191,28 +191,26 @@ func writeRandom(name string, size int64) error {
 
 // copyFile is a local copy as tools do it: io.Copy between files (copy_file_range), then fsync.
 func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copying %s: %w", from, err)
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return copyThenSync(from, to, func(out io.Writer, in io.Reader) error {
+		if _, err := io.Copy(out, in); err != nil {
+			return fmt.Errorf("copying %s: %w", from, err)
+		}
+		return nil
+	})
 }
 
 // readWriteCopy copies through a 1 MiB user-space buffer, then fsyncs.
 func readWriteCopy(from, to string) error {
+	return copyThenSync(from, to, func(out io.Writer, in io.Reader) error {
+		_, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, make([]byte, 1<<20))
+		return err
+	})
+}
+
+// copyThenSync opens from, creates to, runs cp from the one into the other (out and in are the *os.File
+// themselves, so io.Copy may use copy_file_range), then fsyncs and closes to. Errors are returned as they
+// come, cp's included; the destination is closed on every path.
+func copyThenSync(from, to string, cp func(out io.Writer, in io.Reader) error) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return err
@@ -222,7 +220,7 @@ func readWriteCopy(from, to string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.CopyBuffer(struct{ io.Writer }{out}, struct{ io.Reader }{in}, make([]byte, 1<<20)); err != nil {
+	if err := cp(out, in); err != nil {
 		out.Close()
 		return err
 	}
