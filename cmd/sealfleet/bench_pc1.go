@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -31,12 +32,10 @@ var benchPC1Cmd = &cli.Command{
 			return err
 		}
 		// Interrupting stops labeling and removes the temporary layers.
-		ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		bar := terminalBar(cctx, "pc1 layers", int64(cfg.Layers), progress.Count)
-		restore := followLog(bar, layerStages(bar))
-		res, err := sdr.BenchPC1(ctx, cfg, cctx.String("parents-cache"), cctx.String("tmp-dir"))
-		restore()
+		res, err := benchWithLayerBar(cctx, "pc1 layers", int64(cfg.Layers),
+			func(ctx context.Context, _ *progress.Bar) (sdr.PC1BenchResult, error) {
+				return sdr.BenchPC1(ctx, cfg, cctx.String("parents-cache"), cctx.String("tmp-dir"))
+			})
 		if err != nil {
 			return err
 		}
@@ -68,4 +67,18 @@ func sdrConfigFromFlags(cctx *cli.Context) (sdr.Config, error) {
 		return sdr.Config{}, err
 	}
 	return sdr.ConfigFor(proof)
+}
+
+// benchWithLayerBar runs bench with a context that SIGINT and SIGTERM cancel (the benches then remove their
+// temporary files) while a terminal bar titled label counts total stages, advanced by seal/sdr's
+// "layer labelled" log lines. With --json or off a terminal there is no bar and bar is nil. Logging is
+// restored before it returns; bench's result and error are returned as they are.
+func benchWithLayerBar[T any](cctx *cli.Context, label string, total int64,
+	bench func(ctx context.Context, bar *progress.Bar) (T, error)) (T, error) {
+	ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	bar := terminalBar(cctx, label, total, progress.Count)
+	restore := followLog(bar, layerStages(bar))
+	defer restore()
+	return bench(ctx, bar)
 }

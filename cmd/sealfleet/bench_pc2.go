@@ -1,11 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,22 +33,21 @@ var benchPC2Cmd = &cli.Command{
 		if err != nil {
 			return err
 		}
-		// Interrupting stops the run and removes its temporary sector.
-		ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
-		defer stop()
 		graph, err := sdr.ConfigFor(proof)
 		if err != nil {
 			return err
 		}
-		// stages: each PC1 layer (from seal/sdr's log), then PC2 with C1 as the last step
+		// stages: each PC1 layer (from seal/sdr's log), then PC2 with C1 as the last step.
+		// Interrupting stops the run and removes its temporary sector.
 		stages := int64(graph.Layers) + 1
-		bar := terminalBar(cctx, "pc1 layers, pc2", stages, progress.Count)
-		restore := followLog(bar, layerStages(bar))
-		res, err := porep.BenchPC2(ctx, proof, cctx.String("tmp-dir"), cctx.String("parents-cache"))
-		if err == nil && bar != nil {
-			bar.Set(stages)
-		}
-		restore()
+		res, err := benchWithLayerBar(cctx, "pc1 layers, pc2", stages,
+			func(ctx context.Context, bar *progress.Bar) (*porep.PC2Bench, error) {
+				res, err := porep.BenchPC2(ctx, proof, cctx.String("tmp-dir"), cctx.String("parents-cache"))
+				if err == nil && bar != nil {
+					bar.Set(stages)
+				}
+				return res, err
+			})
 		if err != nil {
 			return err
 		}
