@@ -33,6 +33,13 @@ type Config struct {
 	Clock Clock
 	// Logger (default discards).
 	Logger *slog.Logger
+	// OnJob, if set, is told of every request queued, started and finished (see JobEvent), so that a caller can
+	// keep an exact job history however short the tasks are. It is called synchronously, never under the
+	// scheduler's lock, from the goroutine where the event happens: the caller of Schedule or RemoveRequest,
+	// a task's goroutine, Close, and the loop for a request whose worker was removed before it started. It must
+	// therefore be cheap and must not block (record the event, or hand it to a buffered channel); it may call
+	// the Scheduler's read methods.
+	OnJob func(JobEvent)
 }
 
 // DefaultStarvationAfter is the default starvation bound. It is short on purpose: a reservation only keeps
@@ -73,6 +80,7 @@ type job struct {
 	prepare PrepareAction
 	work    WorkerAction
 	ret     chan error // buffered 1: exactly one result per request
+	run     *jobRun    // set when a worker starts the request; guarded by the core's ordering (see begin)
 }
 
 // New validates cfg and returns a scheduler; call Run to start it.
@@ -134,8 +142,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 }
 
 type dispatch struct {
-	a Action
-	w Worker
+	a    Action
+	w    Worker
+	info storiface.WorkerInfo // the worker's info when the action was decided
 }
 
 // step runs the core once and starts the goroutines for its actions.
@@ -161,13 +170,17 @@ func (s *Scheduler) step() {
 			gone = append(gone, a.Req)
 			continue
 		}
-		ds = append(ds, dispatch{a: a, w: sw.w})
+		d := dispatch{a: a, w: sw.w}
+		if h := s.core.Worker(a.Worker); h != nil {
+			d.info = h.Info
+		}
+		ds = append(ds, d)
 		s.running.Add(1)
 	}
 	s.mu.Unlock()
 	for _, r := range gone {
-		r.Payload.(*job).ret <- storiface.Errf(storiface.ErrTempWorkerRestart, "worker %s removed before %s of %s started",
-			r.Worker(), r.Task.Short(), r.Sector)
+		s.finish(r, storiface.Errf(storiface.ErrTempWorkerRestart, "worker %s removed before %s of %s started",
+			r.Worker(), r.Task.Short(), r.Sector))
 	}
 	for _, d := range ds {
 		go s.execute(d)
@@ -181,6 +194,7 @@ func (s *Scheduler) execute(d dispatch) {
 	j := r.Payload.(*job)
 	switch d.a.Kind {
 	case ActPrepare:
+		s.begin(d)
 		err := j.prepare.Action(j.ctx, d.w)
 		if err != nil {
 			err = fmt.Errorf("preparing %s of %s on %s: %w", r.Task.Short(), r.Sector, d.a.Worker, err)
@@ -196,17 +210,18 @@ func (s *Scheduler) execute(d dispatch) {
 		}
 		s.mu.Unlock()
 		if err != nil {
-			j.ret <- err
+			s.finish(r, err)
 		}
 		s.poke()
 	case ActWork:
+		s.begin(d)
 		err := j.work(j.ctx, d.w)
 		s.mu.Lock()
 		if cerr := s.core.WorkDone(r.ID); cerr != nil {
 			s.log.Error("core rejected work-done", "request", r.ID, "err", cerr)
 		}
 		s.mu.Unlock()
-		j.ret <- err
+		s.finish(r, err)
 		s.poke()
 	}
 }
@@ -222,15 +237,19 @@ func (s *Scheduler) Schedule(ctx context.Context, sector storiface.SectorRef, ta
 	j := &job{ctx: ctx, prepare: prepare, work: work, ret: make(chan error, 1)}
 	r := &Request{ID: uuid.New(), Sector: sector, Task: task, PrepType: prepare.PrepType,
 		HasPrepare: prepare.Action != nil, Priority: PriorityOf(ctx), Sel: sel, Ctx: ctx, Added: s.clock.Now(), Payload: j}
+	s.emit(s.event(JobQueued, r, nil)) // before the core has it, so that it comes before the request's other events
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		s.emit(s.event(JobFinished, r, ErrClosed))
 		return ErrClosed
 	}
 	err := s.core.AddRequest(r)
 	s.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("scheduling %s of %s: %w", task.Short(), sector, err)
+		err = fmt.Errorf("scheduling %s of %s: %w", task.Short(), sector, err)
+		s.emit(s.event(JobFinished, r, err))
+		return err
 	}
 	s.poke()
 	select {
@@ -243,6 +262,7 @@ func (s *Scheduler) Schedule(ctx context.Context, sector storiface.SectorRef, ta
 	s.mu.Unlock()
 	if removed {
 		s.poke()
+		s.emit(s.event(JobFinished, r, ctx.Err()))
 		return ctx.Err()
 	}
 	return <-j.ret // started (or finishing): its work sees ctx and returns
@@ -314,7 +334,7 @@ func (s *Scheduler) RemoveRequest(ctx context.Context, id uuid.UUID) error {
 	if !removed {
 		return fmt.Errorf("removing request %s: %w", id, ErrUnknownRequest)
 	}
-	r.Payload.(*job).ret <- ErrRequestRemoved
+	s.finish(r, ErrRequestRemoved)
 	s.poke()
 	return nil
 }
@@ -324,6 +344,18 @@ func (s *Scheduler) Info(ctx context.Context) (DiagInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.core.Diag(), nil
+}
+
+// RequestInfo explains one queued or waiting request with every worker's reason (DiagRequest.Rejections) as
+// well as the grouped reasons; it wraps ErrUnknownRequest when id is not waiting (unknown, started or done).
+func (s *Scheduler) RequestInfo(ctx context.Context, id uuid.UUID) (DiagRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dr, ok := s.core.DiagRequest(id)
+	if !ok {
+		return DiagRequest{}, fmt.Errorf("explaining request %s: %w", id, ErrUnknownRequest)
+	}
+	return dr, nil
 }
 
 // WorkerStats returns each worker's resource use.
@@ -362,7 +394,7 @@ func (s *Scheduler) Close(ctx context.Context) error {
 	drained := s.core.Drain()
 	s.mu.Unlock()
 	for _, r := range drained {
-		r.Payload.(*job).ret <- ErrClosed
+		s.finish(r, ErrClosed)
 	}
 	done := make(chan struct{})
 	go func() { s.running.Wait(); close(done) }()
