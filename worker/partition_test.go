@@ -34,118 +34,23 @@ const partitionInterval = 2 * time.Second
 // heartbeat disables it, new work goes to the other worker, and the heartbeat re-enables it once it answers on
 // the same address again, after which it takes work again.
 func TestWorkerPartition(t *testing.T) {
-	ctx := context.Background()
-	secret := bytes.Repeat([]byte{7}, api.SecretSize)
-	tok, _ := api.NewToken(secret, api.AllPermissions)
-	mdb, err := db.OpenSQLite(t.TempDir() + "/manager.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mdb.Close()
-	schedClock := sched.NewFakeClock(time.Unix(0, 0))
-	m, mURL := startPartitionManager(t, mdb, secret, schedClock)
+	c := startPartitionCluster(t, worker.Config{TaskTypes: []storiface.TaskType{storiface.TTCommit2},
+		IgnoreResources: true})
+	a, b := c.nodes[0], c.nodes[1]
+	aID := a.id
 
-	// Each worker is reached only through a proxy whose listener the test owns: cutting the proxy is a network
-	// partition between the manager and that worker (the worker itself keeps running).
-	type node struct {
-		name    string
-		backend *workertest.Backend
-		proxy   *partitionProxy
-		url     string
-	}
-	var nodes []*node
-	for _, name := range []string{"a", "b"} {
-		n := &node{name: name, backend: workertest.NewBackend()}
-		clock := workertest.NewClock()
-		lst, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		n.url = "http://" + lst.Addr().String()
-		// The daemon's own address: a free loopback port, since with Advertise set the daemon reports only
-		// the advertised URL.
-		real, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		realAddr := real.Addr().String()
-		real.Close()
-		n.proxy = newPartitionProxy(lst, realAddr)
-		defer n.proxy.cut()
-		d, err := worker.StartDaemon(ctx, worker.DaemonConfig{
-			Manager: api.Info{Token: tok, URL: mURL}, Listen: realAddr, Advertise: n.url,
-			Repo: t.TempDir(), Logger: quiet,
-			Worker: worker.Config{Name: name, TaskTypes: []storiface.TaskType{storiface.TTCommit2},
-				IgnoreResources: true, Clock: clock},
-		}, worker.DaemonDeps{Backend: n.backend})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		clock.WaitAfter() // connected to the manager
-		nodes = append(nodes, n)
-	}
-	a, b := nodes[0], nodes[1]
-	stats, _ := m.WorkerStats(ctx)
-	if len(stats) != 2 {
-		t.Fatalf("manager knows %d workers, want 2", len(stats))
-	}
-	idOf := func(n *node) string {
-		for id, st := range stats {
-			if st.Info.Name == n.name {
-				return id.String()
-			}
-		}
-		t.Fatalf("manager has no worker named %q in %+v", n.name, stats)
-		return ""
-	}
-	aID := idOf(a)
-	enabled := func(id string) (bool, bool) {
-		st, _ := m.WorkerStats(ctx)
-		for wid, s := range st {
-			if wid.String() == id {
-				return s.Enabled, true
-			}
-		}
-		return false, false
-	}
-	// waitEnabled advances the scheduler's clock one heartbeat per poll until the worker's Enabled is want.
-	waitEnabled := func(id string, want bool) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-			if got, ok := enabled(id); ok && got == want {
-				return
-			} else if !ok {
-				t.Fatalf("manager no longer knows worker %s", id)
-			}
-			schedClock.Advance(partitionInterval)
-			<-time.After(10 * time.Millisecond) // poll interval, not synchronisation: the result is re-read
-		}
-		t.Fatalf("worker %s: Enabled did not become %v within 30s", id, want)
-	}
-	c2 := func(num abi.SectorNumber) error {
-		sector := storiface.SectorRef{ID: abi.SectorID{Miner: 1000, Number: num},
-			ProofType: abi.RegisteredSealProof_StackedDrg2KiBV1_1}
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if _, err := m.SealCommit2(cctx, sector, storiface.Commit1Out{byte(num)}); err != nil {
-			return fmt.Errorf("C2 of sector %d: %w", num, err)
-		}
-		return nil
-	}
-
-	waitEnabled(aID, true) // a healthy heartbeat leaves it enabled
+	c.waitEnabled(aID, true) // a healthy heartbeat leaves it enabled
 
 	// Partition A: its listener and every open connection through it go away.
 	a.proxy.cut()
-	waitEnabled(aID, false)
-	if got, _ := enabled(idOf(b)); !got {
+	c.waitEnabled(aID, false)
+	if got, _ := c.enabled(b.id); !got {
 		t.Fatal("worker b was disabled by a's partition")
 	}
 	aBefore, bBefore := a.backend.Calls("SealCommit2"), b.backend.Calls("SealCommit2")
 	const during = 3
 	for i := range during {
-		if err := c2(abi.SectorNumber(100 + i)); err != nil {
+		if err := c.c2(abi.SectorNumber(100 + i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +65,7 @@ func TestWorkerPartition(t *testing.T) {
 	if err := a.proxy.serveAgain(); err != nil {
 		t.Fatal(err)
 	}
-	waitEnabled(aID, true)
+	c.waitEnabled(aID, true)
 
 	// And it takes work again: two C2 calls held inside the backends at once land one on each worker (the
 	// spread assigner puts the second on the idle one).
@@ -169,7 +74,7 @@ func TestWorkerPartition(t *testing.T) {
 	errs := make(chan error, 2)
 	entered := map[string]int{}
 	for i := range 2 {
-		go func() { errs <- c2(abi.SectorNumber(200 + i)) }()
+		go func() { errs <- c.c2(abi.SectorNumber(200 + i)) }()
 		select {
 		case <-a.backend.Entered:
 			entered["a"]++
@@ -194,6 +99,223 @@ func TestWorkerPartition(t *testing.T) {
 	if ga, gb := a.backend.Calls("SealCommit2")-aBefore, b.backend.Calls("SealCommit2")-bBefore; ga != 1 || gb != 1 {
 		t.Fatalf("after a's return a ran %d and b ran %d C2 calls, want 1 each", ga, gb)
 	}
+}
+
+// TestWorkerPartitionRequeuesWaitingTask checks that a task waiting in a worker's window when that worker is
+// cut off goes back to the queue once the heartbeat disables it, and runs on the other worker. Each worker has
+// one GPU, so it runs one C2 at a time: with both busy on held C2 calls, a third C2 waits in one of them.
+func TestWorkerPartitionRequeuesWaitingTask(t *testing.T) {
+	c := startPartitionCluster(t, worker.Config{TaskTypes: []storiface.TaskType{storiface.TTCommit2},
+		Resources: storiface.WorkerResources{MemPhysical: 1 << 30, CPUs: 1, GPUs: []string{"test-gpu"}}})
+	a, b := c.nodes[0], c.nodes[1]
+	releaseA, releaseB := a.backend.Hold("SealCommit2"), b.backend.Hold("SealCommit2")
+	released := map[*partitionNode]bool{}
+	release := func(n *partitionNode) {
+		if !released[n] {
+			released[n] = true
+			map[*partitionNode]func(){a: releaseA, b: releaseB}[n]()
+		}
+	}
+	defer release(a)
+	defer release(b)
+
+	errs := map[abi.SectorNumber]chan error{}
+	start := func(num abi.SectorNumber) {
+		ch := make(chan error, 1)
+		errs[num] = ch
+		go func() { ch <- c.c2(num) }()
+	}
+	running := map[*partitionNode]abi.SectorNumber{}
+	for _, num := range []abi.SectorNumber{1, 2} {
+		start(num)
+		select {
+		case <-a.backend.Entered:
+			running[a] = num
+		case <-b.backend.Entered:
+			running[b] = num
+		case <-time.After(30 * time.Second):
+			t.Fatalf("C2 %d did not start within 30s", num)
+		}
+	}
+	if len(running) != 2 {
+		t.Fatalf("two C2 calls started on %d worker(s), want one on each", len(running))
+	}
+
+	// The third waits in a window of one worker: that one is cut off.
+	start(3)
+	var cut, other *partitionNode
+	for deadline := time.Now().Add(30 * time.Second); cut == nil; {
+		for i, n := range c.nodes {
+			if st, _ := c.stats(n.id); st.Waiting == 1 {
+				cut, other = n, c.nodes[1-i]
+			}
+		}
+		if cut == nil {
+			if time.Now().After(deadline) {
+				t.Fatal("third C2 is not waiting in a window within 30s")
+			}
+			<-time.After(10 * time.Millisecond) // poll interval
+		}
+	}
+	cutBefore := cut.backend.Calls("SealCommit2")
+	cut.proxy.cut()
+	c.waitEnabled(cut.id, false)
+	if st, _ := c.stats(cut.id); st.Waiting != 0 {
+		t.Fatalf("disabled worker %s still has %d waiting task(s)", cut.name, st.Waiting)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if st, _ := c.stats(other.id); st.Waiting == 1 {
+			break // the requeued C2 now waits on the other worker
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("requeued C2 is not waiting on worker %s within 30s", other.name)
+		}
+		<-time.After(10 * time.Millisecond) // poll interval
+	}
+
+	// Once the other worker's C2 finishes, the requeued C2 runs there.
+	otherBefore := other.backend.Calls("SealCommit2")
+	release(other)
+	for _, num := range []abi.SectorNumber{running[other], 3} {
+		if err := <-errs[num]; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := other.backend.Calls("SealCommit2") - otherBefore; got != 1 {
+		t.Fatalf("worker %s ran %d more C2 calls, want 1 (the requeued one)", other.name, got)
+	}
+	if got := cut.backend.Calls("SealCommit2") - cutBefore; got != 0 {
+		t.Fatalf("cut-off worker %s started %d more C2 calls, want 0", cut.name, got)
+	}
+	release(cut)
+	<-errs[running[cut]] // its outcome is not the subject here; wait so nothing outlives the test
+}
+
+// partitionNode is one remote worker of a partition cluster, reached by the manager only through proxy.
+type partitionNode struct {
+	name    string
+	id      string
+	backend *workertest.Backend
+	proxy   *partitionProxy
+}
+
+// partitionCluster is a manager whose scheduler runs on a fake clock, and two worker daemons "a" and "b".
+type partitionCluster struct {
+	t     *testing.T
+	m     *manager.Manager
+	clock *sched.FakeClock
+	nodes []*partitionNode
+}
+
+// startPartitionCluster starts the manager and two workers configured as wcfg (Name and Clock are set here).
+// Everything stops when the test ends.
+func startPartitionCluster(t *testing.T, wcfg worker.Config) *partitionCluster {
+	t.Helper()
+	ctx := context.Background()
+	secret := bytes.Repeat([]byte{7}, api.SecretSize)
+	tok, _ := api.NewToken(secret, api.AllPermissions)
+	mdb, err := db.OpenSQLite(t.TempDir() + "/manager.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mdb.Close() })
+	c := &partitionCluster{t: t, clock: sched.NewFakeClock(time.Unix(0, 0))}
+	var mURL string
+	c.m, mURL = startPartitionManager(t, mdb, secret, c.clock)
+
+	// Each worker is reached only through a proxy whose listener the test owns: cutting the proxy is a network
+	// partition between the manager and that worker (the worker itself keeps running).
+	for _, name := range []string{"a", "b"} {
+		n := &partitionNode{name: name, backend: workertest.NewBackend()}
+		clock := workertest.NewClock()
+		lst, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The daemon's own address: a free loopback port, since with Advertise set the daemon reports only
+		// the advertised URL.
+		real, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		realAddr := real.Addr().String()
+		real.Close()
+		n.proxy = newPartitionProxy(lst, realAddr)
+		cfg := wcfg
+		cfg.Name, cfg.Clock = name, clock
+		d, err := worker.StartDaemon(ctx, worker.DaemonConfig{
+			Manager: api.Info{Token: tok, URL: mURL}, Listen: realAddr, Advertise: "http://" + lst.Addr().String(),
+			Repo: t.TempDir(), Logger: quiet, Worker: cfg,
+		}, worker.DaemonDeps{Backend: n.backend})
+		if err != nil {
+			n.proxy.cut()
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		t.Cleanup(n.proxy.cut) // runs before d.Close
+		clock.WaitAfter()      // connected to the manager
+		c.nodes = append(c.nodes, n)
+	}
+	stats, _ := c.m.WorkerStats(ctx)
+	if len(stats) != 2 {
+		t.Fatalf("manager knows %d workers, want 2", len(stats))
+	}
+	for _, n := range c.nodes {
+		for id, st := range stats {
+			if st.Info.Name == n.name {
+				n.id = id.String()
+			}
+		}
+		if n.id == "" {
+			t.Fatalf("manager has no worker named %q in %+v", n.name, stats)
+		}
+	}
+	return c
+}
+
+// stats returns the manager's view of the worker id, and whether it knows it.
+func (c *partitionCluster) stats(id string) (sched.WorkerStats, bool) {
+	st, _ := c.m.WorkerStats(context.Background())
+	for wid, s := range st {
+		if wid.String() == id {
+			return s, true
+		}
+	}
+	return sched.WorkerStats{}, false
+}
+
+// enabled reports whether the manager has worker id enabled, and whether it knows it.
+func (c *partitionCluster) enabled(id string) (bool, bool) {
+	s, ok := c.stats(id)
+	return s.Enabled, ok
+}
+
+// waitEnabled advances the scheduler's clock one heartbeat per poll until the worker's Enabled is want, failing
+// the test after 30 s.
+func (c *partitionCluster) waitEnabled(id string, want bool) {
+	c.t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if got, ok := c.enabled(id); ok && got == want {
+			return
+		} else if !ok {
+			c.t.Fatalf("manager no longer knows worker %s", id)
+		}
+		c.clock.Advance(partitionInterval)
+		<-time.After(10 * time.Millisecond) // poll interval, not synchronisation: the result is re-read
+	}
+	c.t.Fatalf("worker %s: Enabled did not become %v within 30s", id, want)
+}
+
+// c2 runs a Commit2 of sector num through the manager (bounded to 30 s).
+func (c *partitionCluster) c2(num abi.SectorNumber) error {
+	sector := storiface.SectorRef{ID: abi.SectorID{Miner: 1000, Number: num},
+		ProofType: abi.RegisteredSealProof_StackedDrg2KiBV1_1}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.m.SealCommit2(ctx, sector, storiface.Commit1Out{byte(num)}); err != nil {
+		return fmt.Errorf("C2 of sector %d: %w", num, err)
+	}
+	return nil
 }
 
 // startPartitionManager starts a manager whose scheduler checks worker sessions every partitionInterval of clock
