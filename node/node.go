@@ -55,8 +55,8 @@ type Options struct {
 	Prover native.Prover
 	// ParentsCacheDir is the native backend's SDR parents cache ("" : its default).
 	ParentsCacheDir string
-	// ObserveInterval is how often the scheduler is polled for the dashboard's job history and the metrics
-	// (default 1s).
+	// ObserveInterval is how often worker resources, call-tracker states and sector counts are polled for the
+	// dashboard and the metrics (default 1s); jobs are recorded as they happen, from the scheduler's OnJob hook.
 	ObserveInterval time.Duration
 }
 
@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		}
 	}()
 	n.metrics = metrics.New()
+	n.observer = newObserver(n.metrics, time.Now)
 	if err := n.openRepo(); err != nil {
 		return nil, err
 	}
@@ -229,6 +230,7 @@ func (n *Node) defaultPath(ctx context.Context, ls *stores.FileLocalStorage) err
 func (n *Node) startManager(ctx context.Context) error {
 	scfg := n.cfg.SchedConfig()
 	scfg.Logger = n.opts.Logger.With("component", "sched")
+	scfg.OnJob = n.observer.jobEvent
 	var err error
 	if n.sched, err = sched.New(scfg); err != nil {
 		return fmt.Errorf("config Scheduler: %w", err)
@@ -269,7 +271,7 @@ func (n *Node) openPipeline() error {
 	if err != nil {
 		return fmt.Errorf("opening the pipeline: %w", err)
 	}
-	n.observer = newObserver(n.sched, n.mgr, n.pipe, n.metrics, pc.Miner, time.Now)
+	n.observer.attach(n.sched, n.mgr, n.pipe, pc.Miner)
 	src := &source{index: n.index, local: n.local, sched: n.sched, pipe: n.pipe, obs: n.observer, miner: pc.Miner}
 	n.web, err = web.New(web.Config{Source: src, Authorize: n.authorizeToken,
 		Logger: n.opts.Logger.With("component", "web")})

@@ -18,15 +18,18 @@ import (
 // historyKeep is how long finished jobs stay in the dashboard's job history.
 const historyKeep = 14 * 24 * time.Hour
 
-// observer turns the scheduler's and the pipeline's current state into what neither keeps: the job history of
-// the dashboard's timeline (a job is queued while it waits in the scheduler, starts when a worker runs or
-// prepares it, ends when the scheduler drops it), the sector index of the dashboard, the change stream, and the
-// Prometheus metrics. It polls the scheduler (no RPC to workers) every interval and follows the pipeline's
-// state changes as they happen.
+// observer turns the scheduler's and the pipeline's events and current state into what neither keeps: the job
+// history of the dashboard's timeline, the sector index of the dashboard, the change stream, and the Prometheus
+// metrics.
 //
-// A job's end is seen at the first poll after it, so timeline bars and task durations are accurate to the
-// interval; whether the job succeeded is not known here (the manager's ops hold the error), so every finished
-// job counts as done in the metrics.
+// Jobs come from the scheduler's OnJob hook (jobEvent), so every request is recorded however short it is: it
+// is queued when it enters the scheduler, starts when a worker begins its prepare step (or its work), and ends
+// when the scheduler returns its outcome, marked failed with the error when there is one; the metrics count
+// it as done or failed accordingly. Sector states follow the pipeline's state changes as they happen. Worker
+// resources, call-tracker states and sector counts are polled (no RPC to workers) every interval.
+//
+// The observer is built before the scheduler (whose hook it is) and attached to the scheduler, manager and
+// pipeline once they exist, before run.
 type observer struct {
 	sched *sched.Scheduler
 	mgr   *manager.Manager
@@ -39,26 +42,29 @@ type observer struct {
 	sectors *web.SectorIndex
 
 	mu        sync.Mutex
-	live      map[string]web.Job // jobs not finished at the last poll, by request ID
-	queued    map[storiface.TaskType]int
+	queued    map[storiface.TaskType]int // waiting requests per task, from the hook
 	workers   map[string]bool
 	subs      map[chan web.Change]struct{}
 	lastPrune time.Time
-	lastQueue int // queue length at the last poll (poll's goroutine only)
 }
 
-func newObserver(s *sched.Scheduler, m *manager.Manager, p *pipeline.Pipeline, mt *metrics.Metrics,
-	miner abi.ActorID, now func() time.Time) *observer {
+// newObserver returns an observer reporting to mt; attach it before run.
+func newObserver(mt *metrics.Metrics, now func() time.Time) *observer {
 	order := make([]string, 0, len(pipeline.Stages))
 	for _, st := range pipeline.Stages {
 		order = append(order, string(st))
 	}
-	return &observer{sched: s, mgr: m, pipe: p, m: mt, now: now, miner: miner, hist: web.NewJobHistory(),
-		sectors: web.NewSectorIndex(order...), live: map[string]web.Job{}, queued: map[storiface.TaskType]int{},
-		workers: map[string]bool{}, subs: map[chan web.Change]struct{}{}}
+	return &observer{m: mt, now: now, hist: web.NewJobHistory(), sectors: web.NewSectorIndex(order...),
+		queued: map[storiface.TaskType]int{}, workers: map[string]bool{}, subs: map[chan web.Change]struct{}{}}
 }
 
-// run follows the pipeline and polls the scheduler until ctx is done.
+// attach gives the observer what it polls and follows; call it once, before run.
+func (o *observer) attach(s *sched.Scheduler, m *manager.Manager, p *pipeline.Pipeline, miner abi.ActorID) {
+	o.sched, o.mgr, o.pipe, o.miner = s, m, p, miner
+}
+
+// run follows the pipeline and polls the scheduler's workers, the call tracker and the pipeline's counts until
+// ctx is done.
 func (o *observer) run(ctx context.Context, interval time.Duration) {
 	changes, unsub := o.pipe.Subscribe()
 	defer unsub()
@@ -134,24 +140,10 @@ func (o *observer) publish(c web.Change) {
 	}
 }
 
-// poll reads the scheduler, the call tracker and the pipeline once.
+// poll reads the scheduler's workers, the call tracker and the pipeline once.
 func (o *observer) poll(ctx context.Context) {
 	now := o.now()
-	info, err := o.sched.Info(ctx)
-	if err != nil {
-		return
-	}
-	jobs := o.sched.WorkerJobs()
-	stats := o.sched.WorkerStats(ctx)
-	changed := o.updateJobs(now, info, jobs, stats)
-	if len(info.Requests) != o.lastQueue {
-		o.lastQueue = len(info.Requests)
-		o.publish(web.Change{Kind: web.ChangeQueue, Time: now})
-	}
-	for _, j := range changed {
-		o.publish(web.Change{Kind: web.ChangeJob, Time: now, Sector: j.Sector, Job: &j})
-	}
-	o.updateWorkers(now, stats)
+	o.updateWorkers(now, o.sched.WorkerStats(ctx))
 	calls := map[string]int{}
 	for _, w := range o.mgr.TrackedWork() {
 		calls[string(w.Status)]++

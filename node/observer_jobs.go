@@ -9,93 +9,73 @@ import (
 	"sealfleet/web"
 )
 
-// updateJobs records in the job history what changed since the last poll and returns the changed jobs: requests
-// newly queued, jobs newly assigned or started, and jobs gone from the scheduler (finished). It also reports the
-// queue lengths, scheduling waits and task durations to the metrics.
-func (o *observer) updateJobs(now time.Time, info sched.DiagInfo, jobs map[storiface.WorkerID][]storiface.WorkerJob,
-	stats map[storiface.WorkerID]sched.WorkerStats) []web.Job {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var changed []web.Job
-	put := func(j web.Job) {
-		if err := o.hist.Put(j); err == nil {
-			changed = append(changed, j)
+// jobEvent is the scheduler's OnJob hook: it records each request as it is queued, starts and finishes in the
+// job history, tells subscribers, and reports queue lengths, scheduling waits and task outcomes to the metrics.
+// The scheduler calls it synchronously from the goroutine where the event happens, so it only takes the
+// observer's lock, updates in-memory indexes and sends without blocking.
+func (o *observer) jobEvent(ev sched.JobEvent) {
+	j := web.Job{ID: ev.ID.String(), Task: ev.Task.Short(), Sector: storiface.SectorName(ev.Sector.ID),
+		Queued: ev.Queued, Start: ev.Started}
+	if ev.Worker != (storiface.WorkerID{}) {
+		j.Worker = ev.Worker.String()
+	}
+	queueChanged := true
+	switch ev.Kind {
+	case sched.JobQueued:
+		o.addQueued(ev.Task, 1)
+	case sched.JobStarted:
+		o.addQueued(ev.Task, -1)
+		o.m.ObserveSchedWait(ev.Task, ev.Started.Sub(ev.Queued))
+	case sched.JobFinished:
+		j.End = ev.Time
+		if ev.Err != nil {
+			j.Failed, j.Message = true, ev.Err.Error()
+		}
+		label := eventLabel(ev)
+		switch {
+		case ev.Started.IsZero(): // left the queue without running (cancelled, removed, closed)
+			j.Start = ev.Time
+			o.addQueued(ev.Task, -1)
+		case ev.Err != nil:
+			queueChanged = false
+			o.m.ObserveTaskFailed(ev.Task, label)
+		default:
+			queueChanged = false
+			o.m.ObserveTaskDone(ev.Task, label, ev.Time.Sub(ev.Started))
 		}
 	}
-	seen := make(map[string]bool, len(o.live))
-	queued := map[storiface.TaskType]int{}
-	for _, r := range info.Requests {
-		id := r.ID.String()
-		seen[id] = true
-		queued[r.Task]++
-		if _, ok := o.live[id]; ok {
-			continue
-		}
-		j := web.Job{ID: id, Task: r.Task.Short(), Sector: storiface.SectorName(r.Sector), Queued: r.Added}
-		o.live[id] = j
-		put(j)
+	if err := o.hist.Put(j); err != nil {
+		return
 	}
-	for wid, js := range jobs {
-		for _, wj := range js {
-			id := wj.ID.ID.String()
-			if seen[id] {
-				continue // still listed as waiting: it has not been taken yet
-			}
-			seen[id] = true
-			if j, ok := o.jobStarted(now, id, wid, wj, stats); ok {
-				put(j)
-			}
-		}
+	if queueChanged {
+		o.publish(web.Change{Kind: web.ChangeQueue, Time: ev.Time})
 	}
-	for id, j := range o.live {
-		if seen[id] {
-			continue
-		}
-		delete(o.live, id)
-		if j.Start.IsZero() {
-			j.Start = now // started and finished between two polls
-		}
-		j.End = now
-		o.m.ObserveTaskDone(taskOf(j.Task), hostOf(stats, j.Worker), j.End.Sub(j.Start))
-		put(j)
-	}
-	for t := range o.queued {
-		if queued[t] == 0 {
-			o.m.SetQueueLength(t, 0)
-		}
-	}
-	for t, n := range queued {
-		o.m.SetQueueLength(t, n)
-	}
-	o.queued = queued
-	return changed
+	o.publish(web.Change{Kind: web.ChangeJob, Time: ev.Time, Sector: j.Sector, Job: &j})
 }
 
-// jobStarted updates a job the scheduler lists on a worker; it reports whether the job changed.
-func (o *observer) jobStarted(now time.Time, id string, wid storiface.WorkerID, wj storiface.WorkerJob,
-	stats map[storiface.WorkerID]sched.WorkerStats) (web.Job, bool) {
-	j, ok := o.live[id]
-	if !ok {
-		queued := wj.Start
-		if queued.IsZero() || wj.RunWait <= storiface.RWRunning {
-			queued = now // assigned before we saw it queued; its start time is not its queue time
-		}
-		j = web.Job{ID: id, Task: wj.Task.Short(), Sector: storiface.SectorName(wj.Sector), Queued: queued}
+// addQueued adds d to the number of waiting requests of task and reports it to the metrics.
+func (o *observer) addQueued(task storiface.TaskType, d int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := o.queued[task] + d
+	if n <= 0 {
+		n = 0
+		delete(o.queued, task)
+	} else {
+		o.queued[task] = n
 	}
-	changed := !ok
-	if w := wid.String(); j.Worker != w {
-		j.Worker, changed = w, true
+	o.m.SetQueueLength(task, n)
+}
+
+// eventLabel names the worker of a job event in the metrics, as workerLabel does.
+func eventLabel(ev sched.JobEvent) string {
+	switch {
+	case ev.WorkerName != "":
+		return ev.WorkerName
+	case ev.Hostname != "":
+		return ev.Hostname
 	}
-	if wj.RunWait <= storiface.RWRunning && j.Start.IsZero() { // running or preparing
-		j.Start = wj.Start
-		if j.Start.IsZero() || j.Start.Before(j.Queued) {
-			j.Start = now
-		}
-		o.m.ObserveSchedWait(wj.Task, j.Start.Sub(j.Queued))
-		changed = true
-	}
-	o.live[id] = j
-	return j, changed
+	return ev.Worker.String()
 }
 
 // updateWorkers reports each worker's resources to the metrics and tells subscribers about workers that came
@@ -129,26 +109,6 @@ func (o *observer) updateWorkers(now time.Time, stats map[storiface.WorkerID]sch
 	for _, id := range went {
 		o.publish(web.Change{Kind: web.ChangeWorker, Time: now, Worker: id, Message: "left"})
 	}
-}
-
-// taskOf returns the task type with the given short name (TTNone if unknown).
-func taskOf(short string) storiface.TaskType {
-	for _, t := range storiface.AllTaskTypes() {
-		if t.Short() == short {
-			return t
-		}
-	}
-	return ""
-}
-
-// hostOf returns the metrics label of the worker with ID id.
-func hostOf(stats map[storiface.WorkerID]sched.WorkerStats, id string) string {
-	for wid, st := range stats {
-		if wid.String() == id {
-			return workerLabel(wid, st)
-		}
-	}
-	return id
 }
 
 // workerLabel names a worker in the metrics: its name (several workers may share a host), else its hostname,
