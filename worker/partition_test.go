@@ -26,9 +26,10 @@ import (
 )
 
 // partitionInterval is the scheduler's session heartbeat in the partition test. The scheduler runs on a fake
-// clock that the test advances by this much per poll, so checks happen when the test asks for them; the real
-// bound on one Session call is half of it.
-const partitionInterval = 2 * time.Second
+// clock that the test advances by this much per poll, so checks happen when the test asks for them. The real-time
+// bound on one Session call is half of it (5 s): generous, so a healthy worker slowed by -race is not disabled;
+// the cut-off worker fails at once (its connection is gone), so detection stays fast.
+const partitionInterval = 10 * time.Second
 
 // TestWorkerPartition cuts one of two remote workers off the network and brings it back: the manager's session
 // heartbeat disables it, new work goes to the other worker, and the heartbeat re-enables it once it answers on
