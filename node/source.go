@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/google/uuid"
 
 	"sealfleet/pipeline"
 	"sealfleet/sched"
@@ -135,7 +136,8 @@ func (s *source) StoragePaths(ctx context.Context) ([]web.StoragePath, error) {
 	return out, nil
 }
 
-// Queue lists the scheduler's waiting requests, most urgent first, with every worker's reason.
+// Queue lists the scheduler's waiting requests, most urgent first, with the workers' reasons grouped by reason
+// (QueuedRequest gives one request's reason per worker).
 func (s *source) Queue(ctx context.Context) ([]web.QueuedRequest, error) {
 	info, err := s.sched.Info(ctx)
 	if err != nil {
@@ -150,22 +152,66 @@ func (s *source) Queue(ctx context.Context) ([]web.QueuedRequest, error) {
 	})
 	out := make([]web.QueuedRequest, 0, len(reqs))
 	for _, r := range reqs {
-		q := web.QueuedRequest{ID: r.ID.String(), Task: r.Task.Short(), Sector: storiface.SectorName(r.Sector),
-			Priority: r.Priority, Queued: r.Added, Rejections: make([]web.Rejection, 0, len(r.Rejections))}
-		for _, rj := range r.Rejections {
-			reason := string(rj.Reason)
-			if rj.Detail != "" {
-				reason += ": " + rj.Detail
-			}
-			host := rj.Hostname
-			if host == "" {
-				host = rj.Worker.String()
-			}
-			q.Rejections = append(q.Rejections, web.Rejection{Worker: host, Reason: strings.TrimSpace(reason)})
-		}
-		out = append(out, q)
+		out = append(out, webQueued(r))
 	}
 	return out, nil
+}
+
+// QueuedRequest explains one waiting request with every worker's reason (web.RequestSource).
+func (s *source) QueuedRequest(ctx context.Context, id string) (web.QueuedRequest, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return web.QueuedRequest{}, fmt.Errorf("request ID %q is not a UUID: %w", id, web.ErrNotFound)
+	}
+	r, err := s.sched.RequestInfo(ctx, uid)
+	if errors.Is(err, sched.ErrUnknownRequest) {
+		return web.QueuedRequest{}, fmt.Errorf("%w: %w (it may have been scheduled)", err, web.ErrNotFound)
+	}
+	if err != nil {
+		return web.QueuedRequest{}, fmt.Errorf("reading the scheduler: %w", err)
+	}
+	q := webQueued(r)
+	q.Rejections = make([]web.Rejection, 0, len(r.Rejections))
+	for _, rj := range r.Rejections {
+		reason := string(rj.Reason)
+		if rj.Detail != "" {
+			reason += ": " + rj.Detail
+		}
+		q.Rejections = append(q.Rejections, web.Rejection{Worker: hostOr(rj.Hostname, rj.Worker),
+			Reason: strings.TrimSpace(reason)})
+	}
+	return q, nil
+}
+
+// webQueued converts r with its grouped reasons; a group's reason carries its first example's detail.
+func webQueued(r sched.DiagRequest) web.QueuedRequest {
+	q := web.QueuedRequest{ID: r.ID.String(), Task: r.Task.Short(), Sector: storiface.SectorName(r.Sector),
+		Priority: r.Priority, Queued: r.Added, Rejections: []web.Rejection{},
+		Reasons: make([]web.ReasonGroup, 0, len(r.Reasons))}
+	for _, g := range r.Reasons {
+		reason := string(g.Reason)
+		if g.Detail != "" {
+			reason += " (e.g. " + strings.TrimSpace(g.Detail) + ")"
+		}
+		wg := web.ReasonGroup{Reason: reason, Count: g.Count, Workers: make([]string, 0, len(g.Workers))}
+		for i, w := range g.Workers {
+			host := ""
+			if i < len(g.Hostnames) {
+				host = g.Hostnames[i]
+			}
+			wg.Workers = append(wg.Workers, hostOr(host, w))
+		}
+		q.Reasons = append(q.Reasons, wg)
+	}
+	return q
+}
+
+// hostOr is host, or the worker's ID when the worker gave no hostname.
+func hostOr(host string, w storiface.WorkerID) string {
+	if host == "" {
+		return w.String()
+	}
+	return host
 }
 
 // Subscribe forwards sector state changes, job changes and workers coming and going.

@@ -36,7 +36,21 @@ type DiagRejection struct {
 	Detail   string `json:",omitempty"`
 }
 
-// DiagRequest is one request not yet started.
+// DiagExamples is how many example workers a DiagReasonGroup names.
+const DiagExamples = 5
+
+// DiagReasonGroup is every worker that gave one reason for one waiting request: how many, and the first
+// DiagExamples of them in worker order with the first one's detail.
+type DiagReasonGroup struct {
+	Reason    Reason
+	Count     int
+	Workers   []storiface.WorkerID
+	Hostnames []string
+	Detail    string `json:",omitempty"` // of the first example
+}
+
+// DiagRequest is one request not yet started. Reasons groups the workers' answers by reason (Diag and
+// DiagRequest); Rejections lists each worker's answer and is filled only by DiagRequest, for one request.
 type DiagRequest struct {
 	ID         uuid.UUID
 	Sector     abi.SectorID
@@ -46,7 +60,8 @@ type DiagRequest struct {
 	Worker     storiface.WorkerID `json:",omitempty"` // when waiting on a worker
 	Added      time.Time
 	Reserved   bool // holds a starvation reservation
-	Rejections []DiagRejection
+	Reasons    []DiagReasonGroup
+	Rejections []DiagRejection `json:",omitempty"`
 }
 
 // DiagWindow is one window of a worker.
@@ -77,14 +92,13 @@ type DiagInfo struct {
 	Assignments []DiagAssignment
 }
 
-// Diag explains the core's state: every queued or waiting request with each worker's reason, every window and
-// every assignment. It calls selectors once per (request, worker); it is meant for operators, not hot paths.
+// Diag explains the core's state: every queued or waiting request with the workers' reasons grouped by reason,
+// every window and every assignment. It calls selectors once per (request, worker); it is meant for operators,
+// not hot paths. Its answer grows with requests × reasons, not requests × workers; DiagRequest gives one
+// request's answer per worker.
 func (c *Core) Diag() DiagInfo {
-	// A fresh pass number: selectors that memoize index reads per pass read the index again.
-	c.pass++
-	for _, h := range c.handles {
-		h.pass = c.pass
-	}
+	c.newDiagPass()
+	hs := c.sortedHandles()
 	var out DiagInfo
 	reqs := make([]*Request, 0, len(c.reqs))
 	for _, r := range c.reqs {
@@ -93,14 +107,7 @@ func (c *Core) Diag() DiagInfo {
 	sort.Slice(reqs, func(i, j int) bool { return reqs[i].before(reqs[j]) })
 	for _, r := range reqs {
 		if r.state == StateQueued || r.state == StateWaiting {
-			dr := DiagRequest{ID: r.ID, Sector: r.Sector.ID, Task: r.Task, Priority: r.Priority,
-				State: r.state.String(), Worker: r.Worker(), Added: r.Added, Reserved: r.reserved}
-			for _, h := range c.handles {
-				reason, detail := c.explain(r, h)
-				dr.Rejections = append(dr.Rejections, DiagRejection{Worker: h.ID, Hostname: h.Info.Hostname,
-					Reason: reason, Detail: detail})
-			}
-			out.Requests = append(out.Requests, dr)
+			out.Requests = append(out.Requests, c.diagRequest(r, hs, false))
 		}
 		if r.worker != nil {
 			out.Assignments = append(out.Assignments, DiagAssignment{ID: r.ID, Sector: r.Sector.ID, Task: r.Task,
@@ -120,6 +127,69 @@ func (c *Core) Diag() DiagInfo {
 		}
 	}
 	return out
+}
+
+// DiagRequest explains one queued or waiting request: its reasons grouped as in Diag plus every worker's own
+// answer in Rejections, sorted by hostname then worker ID. ok is false when id is not a queued or waiting request.
+func (c *Core) DiagRequest(id uuid.UUID) (dr DiagRequest, ok bool) {
+	r := c.reqs[id]
+	if r == nil || (r.state != StateQueued && r.state != StateWaiting) {
+		return DiagRequest{}, false
+	}
+	c.newDiagPass()
+	return c.diagRequest(r, c.sortedHandles(), true), true
+}
+
+// newDiagPass starts a fresh pass number: selectors that memoize index reads per pass read the index again.
+func (c *Core) newDiagPass() {
+	c.pass++
+	for _, h := range c.handles {
+		h.pass = c.pass
+	}
+}
+
+// sortedHandles returns the workers sorted by hostname then ID, so examples and rejections are stable.
+func (c *Core) sortedHandles() []*WorkerHandle {
+	hs := make([]*WorkerHandle, 0, len(c.handles))
+	for _, h := range c.handles {
+		hs = append(hs, h)
+	}
+	sort.Slice(hs, func(i, j int) bool {
+		if hs[i].Info.Hostname != hs[j].Info.Hostname {
+			return hs[i].Info.Hostname < hs[j].Info.Hostname
+		}
+		return hs[i].ID.String() < hs[j].ID.String()
+	})
+	return hs
+}
+
+// diagRequest asks every worker of hs why it does not run r, grouping the answers by reason (most workers first) and,
+// when all is set, listing each answer too.
+func (c *Core) diagRequest(r *Request, hs []*WorkerHandle, all bool) DiagRequest {
+	dr := DiagRequest{ID: r.ID, Sector: r.Sector.ID, Task: r.Task, Priority: r.Priority,
+		State: r.state.String(), Worker: r.Worker(), Added: r.Added, Reserved: r.reserved}
+	idx := map[Reason]int{}
+	for _, h := range hs {
+		reason, detail := c.explain(r, h)
+		if all {
+			dr.Rejections = append(dr.Rejections, DiagRejection{Worker: h.ID, Hostname: h.Info.Hostname,
+				Reason: reason, Detail: detail})
+		}
+		i, seen := idx[reason]
+		if !seen {
+			i = len(dr.Reasons)
+			idx[reason] = i
+			dr.Reasons = append(dr.Reasons, DiagReasonGroup{Reason: reason, Detail: detail})
+		}
+		g := &dr.Reasons[i]
+		g.Count++
+		if len(g.Workers) < DiagExamples {
+			g.Workers = append(g.Workers, h.ID)
+			g.Hostnames = append(g.Hostnames, h.Info.Hostname)
+		}
+	}
+	sort.SliceStable(dr.Reasons, func(i, j int) bool { return dr.Reasons[i].Count > dr.Reasons[j].Count })
+	return dr
 }
 
 // explain says why h does not run r now.

@@ -367,8 +367,8 @@ func TestSpaceClaimRace(t *testing.T) {
 			d := h.c.Diag()
 			found := false
 			for _, dr := range d.Requests {
-				for _, rej := range dr.Rejections {
-					found = found || rej.Reason == ReasonSelector
+				for _, g := range dr.Reasons {
+					found = found || g.Reason == ReasonSelector
 				}
 			}
 			if !found {
@@ -403,10 +403,32 @@ func TestDiagReasons(t *testing.T) {
 	}
 	want := map[string]Reason{"small": ReasonTooSmall, "nopc1": ReasonTaskUnsupported, "off": ReasonDisabled,
 		"full": ReasonNoCapacity}
-	for _, rej := range queued.Rejections {
+	if len(queued.Rejections) != 0 {
+		t.Errorf("Diag lists %d per-worker rejections, want none (grouped only)", len(queued.Rejections))
+	}
+	groups := map[Reason][]string{}
+	for _, g := range queued.Reasons {
+		if g.Count != len(g.Hostnames) {
+			t.Errorf("group %s: count %d, examples %v", g.Reason, g.Count, g.Hostnames)
+		}
+		groups[g.Reason] = g.Hostnames
+	}
+	for host, r := range want {
+		if len(groups[r]) != 1 || groups[r][0] != host {
+			t.Errorf("group %s: %v, want [%s]", r, groups[r], host)
+		}
+	}
+	one, ok := h.c.DiagRequest(queued.ID)
+	if !ok || len(one.Rejections) != len(want) {
+		t.Fatalf("DiagRequest(%s): ok %v, rejections %+v", queued.ID, ok, one.Rejections)
+	}
+	for _, rej := range one.Rejections {
 		if want[rej.Hostname] != rej.Reason {
 			t.Errorf("%s: reason %s (%s), want %s", rej.Hostname, rej.Reason, rej.Detail, want[rej.Hostname])
 		}
+	}
+	if _, ok := h.c.DiagRequest(uuid.New()); ok {
+		t.Error("DiagRequest of an unknown ID: ok")
 	}
 	if len(d.OpenWindows) != 4 || len(d.Assignments) != 2 {
 		t.Fatalf("windows %d assignments %d", len(d.OpenWindows), len(d.Assignments))

@@ -346,6 +346,18 @@ func (s *Scheduler) Info(ctx context.Context) (DiagInfo, error) {
 	return s.core.Diag(), nil
 }
 
+// RequestInfo explains one queued or waiting request with every worker's reason (DiagRequest.Rejections) as
+// well as the grouped reasons; it wraps ErrUnknownRequest when id is not waiting (unknown, started or done).
+func (s *Scheduler) RequestInfo(ctx context.Context, id uuid.UUID) (DiagRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dr, ok := s.core.DiagRequest(id)
+	if !ok {
+		return DiagRequest{}, fmt.Errorf("explaining request %s: %w", id, ErrUnknownRequest)
+	}
+	return dr, nil
+}
+
 // WorkerStats returns each worker's resource use.
 func (s *Scheduler) WorkerStats(ctx context.Context) map[storiface.WorkerID]WorkerStats {
 	s.mu.Lock()

@@ -154,10 +154,18 @@ func (s *Server) queue(r *http.Request) (any, error) {
 	for _, req := range page(q, offset, limit) {
 		v.Requests = append(v.Requests, QueueRow{
 			ID: req.ID, Task: req.Task, Sector: req.Sector, Priority: req.Priority, Queued: req.Queued,
-			WaitSec: now.Sub(req.Queued).Seconds(), Reasons: groupReasons(req.Rejections),
+			WaitSec: now.Sub(req.Queued).Seconds(), Reasons: reasonsOf(req),
 		})
 	}
 	return v, nil
+}
+
+// reasonsOf returns req's rejections grouped by reason: the source's grouping when it gave one.
+func reasonsOf(req QueuedRequest) []ReasonGroup {
+	if req.Reasons != nil {
+		return req.Reasons
+	}
+	return groupReasons(req.Rejections)
 }
 
 func groupReasons(rs []Rejection) []ReasonGroup {
@@ -191,22 +199,36 @@ type QueueRequestView struct {
 
 func (s *Server) queueRequest(r *http.Request) (any, error) {
 	id := r.PathValue("id")
+	if rs, ok := s.src.(RequestSource); ok {
+		req, err := rs.QueuedRequest(r.Context(), id)
+		if err != nil {
+			return nil, fmt.Errorf("reading queued request %q: %w", id, err)
+		}
+		return s.queueRequestView(req), nil
+	}
 	q, err := s.src.Queue(r.Context())
 	if err != nil {
 		return nil, fmt.Errorf("reading scheduler queue: %w", err)
 	}
 	for _, req := range q {
-		if req.ID != id {
-			continue
+		if req.ID == id {
+			return s.queueRequestView(req), nil
 		}
-		rej := append([]Rejection(nil), req.Rejections...)
-		sort.Slice(rej, func(i, j int) bool { return rej[i].Worker < rej[j].Worker })
-		if rej == nil {
-			rej = []Rejection{}
-		}
-		now := s.now()
-		return QueueRequestView{QueueRow: QueueRow{ID: req.ID, Task: req.Task, Sector: req.Sector, Priority: req.Priority,
-			Queued: req.Queued, WaitSec: now.Sub(req.Queued).Seconds(), Reasons: groupReasons(req.Rejections)}, Rejections: rej}, nil
 	}
 	return nil, fmt.Errorf("queued request %q: %w (it may have been scheduled)", id, ErrNotFound)
+}
+
+// queueRequestView is req with every worker's rejection, sorted by worker.
+func (s *Server) queueRequestView(req QueuedRequest) QueueRequestView {
+	rej := append([]Rejection(nil), req.Rejections...)
+	sort.Slice(rej, func(i, j int) bool { return rej[i].Worker < rej[j].Worker })
+	if rej == nil {
+		rej = []Rejection{}
+	}
+	reasons := groupReasons(req.Rejections)
+	if len(req.Rejections) == 0 && req.Reasons != nil {
+		reasons = req.Reasons
+	}
+	return QueueRequestView{QueueRow: QueueRow{ID: req.ID, Task: req.Task, Sector: req.Sector, Priority: req.Priority,
+		Queued: req.Queued, WaitSec: s.now().Sub(req.Queued).Seconds(), Reasons: reasons}, Rejections: rej}
 }

@@ -47,11 +47,17 @@ type fixture struct {
 // newFixture starts a dashboard on loopback over a small demo cluster, with a fixed clock and a manual tick.
 func newFixture(t *testing.T, d webtest.Demo) *fixture {
 	t.Helper()
+	return newFixtureWith(t, d, func(m *webtest.MemSource) web.Source { return m })
+}
+
+// newFixtureWith is newFixture serving the demo through wrap's Source.
+func newFixtureWith(t *testing.T, d webtest.Demo, wrap func(*webtest.MemSource) web.Source) *fixture {
+	t.Helper()
 	src := webtest.NewMemSource(webtest.DemoStates...)
 	d.Now = t0
 	webtest.Populate(src, d)
 	tick := make(chan time.Time)
-	srv, err := web.New(web.Config{Source: src, Authorize: testAuth, Now: func() time.Time { return t0 }, Tick: tick,
+	srv, err := web.New(web.Config{Source: wrap(src), Authorize: testAuth, Now: func() time.Time { return t0 }, Tick: tick,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

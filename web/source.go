@@ -140,14 +140,22 @@ type StoragePath struct {
 	Err       string   `json:"err,omitempty"`
 }
 
-// QueuedRequest is a request waiting in the scheduler queue.
+// QueuedRequest is a request waiting in the scheduler queue. A source gives either each worker's Rejections or,
+// for large fleets, the rejections already grouped in Reasons (then Rejections may be empty; see RequestSource).
 type QueuedRequest struct {
-	ID         string      `json:"id"`
-	Task       string      `json:"task"`
-	Sector     string      `json:"sector"`
-	Priority   int         `json:"priority"`
-	Queued     time.Time   `json:"queued"`
-	Rejections []Rejection `json:"rejections"`
+	ID         string        `json:"id"`
+	Task       string        `json:"task"`
+	Sector     string        `json:"sector"`
+	Priority   int           `json:"priority"`
+	Queued     time.Time     `json:"queued"`
+	Rejections []Rejection   `json:"rejections"`
+	Reasons    []ReasonGroup `json:"reasons,omitempty"`
+}
+
+// RequestSource is implemented by a Source whose Queue groups rejections: QueuedRequest returns one waiting
+// request with every worker's Rejections, or an error wrapping ErrNotFound when id is not waiting.
+type RequestSource interface {
+	QueuedRequest(ctx context.Context, id string) (QueuedRequest, error)
 }
 
 // Rejection is why one worker did not take a request.

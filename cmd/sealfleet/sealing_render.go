@@ -159,7 +159,33 @@ func renderJobs(w io.Writer, jobs map[uuid.UUID][]storiface.WorkerJob) error {
 
 func renderShortID(id uuid.UUID) string { return id.String()[:8] }
 
-// renderSchedDiag prints each waiting request with every worker's reason, then the windows and assignments, as
+// renderDiagReasons prints r's per-worker answers when it has them (one request explained), else its reasons
+// grouped: the count of workers and a few of them.
+func renderDiagReasons(w io.Writer, r sched.DiagRequest) {
+	if len(r.Rejections) > 0 {
+		for _, rej := range r.Rejections {
+			detail := ""
+			if rej.Detail != "" {
+				detail = ": " + rej.Detail
+			}
+			fmt.Fprintf(w, "\t%-12s %s%s\n", rej.Hostname, rej.Reason, detail)
+		}
+		return
+	}
+	for _, g := range r.Reasons {
+		hosts := strings.Join(g.Hostnames, ", ")
+		if more := g.Count - len(g.Hostnames); more > 0 {
+			hosts += fmt.Sprintf(", +%d more", more)
+		}
+		detail := ""
+		if g.Detail != "" {
+			detail = "; e.g. " + g.Detail
+		}
+		fmt.Fprintf(w, "\t%-20s %d worker(s): %s%s\n", g.Reason, g.Count, hosts, detail)
+	}
+}
+
+// renderSchedDiag prints each waiting request with its workers' reasons, then the windows and assignments, as
 // `sealfleet sealing sched-diag` shows them.
 func renderSchedDiag(w io.Writer, d sched.DiagInfo) error {
 	now := renderNow()
@@ -171,13 +197,7 @@ func renderSchedDiag(w io.Writer, d sched.DiagInfo) error {
 		}
 		fmt.Fprintf(w, "%s %s sector %d prio %d %s for %s%s\n", renderShortID(r.ID), r.Task.Short(), r.Sector.Number,
 			r.Priority, r.State, now.Sub(r.Added).Truncate(time.Second), extra)
-		for _, rej := range r.Rejections {
-			detail := ""
-			if rej.Detail != "" {
-				detail = ": " + rej.Detail
-			}
-			fmt.Fprintf(w, "\t%-12s %s%s\n", rej.Hostname, rej.Reason, detail)
-		}
+		renderDiagReasons(w, r)
 	}
 	fmt.Fprintf(w, "Windows:\n")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)

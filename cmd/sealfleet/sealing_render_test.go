@@ -96,4 +96,19 @@ func TestRenderSchedDiag(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
 		}
 	}
+	d.Requests[0].Rejections = nil
+	d.Requests[0].Reasons = []sched.DiagReasonGroup{
+		{Reason: sched.ReasonTaskUnsupported, Count: 7, Hostnames: []string{"gpu1", "gpu2"}},
+		{Reason: sched.ReasonNoCapacity, Count: 1, Hostnames: []string{"box1"}, Detail: "now: not enough physical memory"},
+	}
+	b.Reset()
+	if err := renderSchedDiag(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"task-unsupported     7 worker(s): gpu1, gpu2, +5 more",
+		"no-capacity          1 worker(s): box1; e.g. now: not enough physical memory"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("grouped: missing %q in:\n%s", want, b.String())
+		}
+	}
 }
