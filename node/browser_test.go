@@ -87,8 +87,9 @@ func TestBrowserDashboard(t *testing.T) {
 // checkPledgeShown opens the Sectors view, records every state the page shows in each sector row, pledges a
 // sector over JSON-RPC with a write token and follows it on the page: while its PreCommit1 is held at the gate,
 // the row reads PreCommit1, the embedded worker's row lists the running PC1 job and the timeline draws its bar
-// (2KiB tasks take milliseconds, so only a held task is certain to be seen by the node's scheduler poll and
-// drawn wider than the timeline's minimum span); after the gate opens the row reaches Proving and the
+// (2KiB tasks take milliseconds: the node records every job from the scheduler's OnJob hook, but the worker row
+// lists only current jobs and the timeline leaves out jobs narrower than its minimum span, so the task is held);
+// after the gate opens the row reaches Proving and the
 // sector's event log ends in Proving.
 func checkPledgeShown(t *testing.T, ctx context.Context, n *runningNode, gate *pc1Gate, dir string) {
 	t.Helper()
@@ -179,7 +180,7 @@ func (b gatedPC1Backend) SealPreCommit1(ctx context.Context, s storiface.SectorR
 	return b.Backend.SealPreCommit1(ctx, s, p, ticket, pieces)
 }
 
-// startGatedNode is startNode (2KiB, scheduler polled every 50 ms) with the native backend behind gate.
+// startGatedNode is startNode (2KiB, workers polled every 50 ms) with the native backend behind gate.
 func startGatedNode(t *testing.T, gate *pc1Gate) *runningNode {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

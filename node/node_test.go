@@ -13,6 +13,7 @@ import (
 
 	"sealfleet/pipeline"
 	"sealfleet/storiface"
+	"sealfleet/web"
 )
 
 // TestPledgeToProving pledges sectors on an all-in-one node (native backend, embedded local worker) and checks
@@ -55,6 +56,7 @@ func TestPledgeToProving(t *testing.T) {
 				case <-time.After(50 * time.Millisecond):
 				}
 			}
+			checkJobsRecorded(t, n, nums, tc.sectors)
 			miner, _ := n.cfg.PipelineConfig()
 			for _, num := range nums {
 				si, err := n.Pipeline().Status(ctx, num)
@@ -70,5 +72,39 @@ func TestPledgeToProving(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkJobsRecorded checks that the job history holds, for each sector, its PC1, PC2 and C2 as finished and not
+// failed, and that the metrics count a successful PC1 per sector: 2KiB tasks take milliseconds, far less than
+// the observer's poll interval, so only the scheduler's OnJob hook can have recorded them.
+func checkJobsRecorded(t *testing.T, n *runningNode, nums []abi.SectorNumber, sectors int) {
+	t.Helper()
+	jobs, err := n.observer.hist.Jobs(web.JobQuery{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	miner, _ := n.cfg.PipelineConfig()
+	for _, num := range nums {
+		name := storiface.SectorName(abi.SectorID{Miner: miner.Miner, Number: num})
+		tasks := map[string]bool{}
+		for _, j := range jobs {
+			if j.Sector != name {
+				continue
+			}
+			if j.End.IsZero() || j.Failed || j.Worker == "" || j.Start.Before(j.Queued) || j.End.Before(j.Start) {
+				t.Errorf("sector %s job %+v: want finished on a worker, not failed, queued <= start <= end", name, j)
+			}
+			tasks[j.Task] = true
+		}
+		for _, want := range []string{"PC1", "PC2", "C2"} {
+			if !tasks[want] {
+				t.Errorf("sector %s: no %s in the job history (tasks %v)", name, want, tasks)
+			}
+		}
+	}
+	if got := sumCounter(gather(t, n.Metrics()), "sealfleet_tasks_done_total", map[string]string{"task": "PC1",
+		"outcome": "ok"}); got != float64(sectors) {
+		t.Errorf("tasks_done_total{task=PC1,outcome=ok} = %v, want %d", got, sectors)
 	}
 }

@@ -130,3 +130,20 @@ func histogram(mfs map[string]*dto.MetricFamily, name string) *dto.Histogram {
 	}
 	return nil
 }
+
+// sumCounter sums the counters of family name whose labels include every pair of labels.
+func sumCounter(mfs map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	var sum float64
+	for _, mt := range mfs[name].GetMetric() {
+		n := 0
+		for _, l := range mt.GetLabel() {
+			if v, ok := labels[l.GetName()]; ok && v == l.GetValue() {
+				n++
+			}
+		}
+		if n == len(labels) {
+			sum += mt.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
