@@ -66,6 +66,9 @@ type Config struct {
 	Now func() time.Time
 	// WorkerClient tunes the RPC clients the manager dials to remote workers.
 	WorkerClient api.ClientOptions
+	// JobsRefresh is how often the manager asks each remote worker for its jobs in the background; WorkerJobs
+	// serves those answers (default DefaultJobsRefresh).
+	JobsRefresh time.Duration
 	// DoneRetention is how long a finished result that no op has taken is kept across restarts
 	// (default DefaultDoneRetention).
 	DoneRetention time.Duration
@@ -128,6 +131,9 @@ type Manager struct {
 
 	session uuid.UUID
 
+	jobs       jobsView      // the jobs remote workers last reported
+	jobsPolled chan struct{} // closed when the jobs poll has stopped
+
 	mu      sync.Mutex
 	workers map[storiface.WorkerID]*workerRef
 	refOf   map[sched.Worker]storiface.WorkerID
@@ -169,9 +175,16 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Manager, error) {
 	m := &Manager{SectorIndex: deps.Index, cfg: cfg, deps: deps, log: log, ct: ct, session: uuid.New(),
 		workers: map[storiface.WorkerID]*workerRef{}, refOf: map[sched.Worker]storiface.WorkerID{}}
 	m.ctx, m.close = context.WithCancel(context.Background())
+	if cfg.JobsRefresh <= 0 {
+		cfg.JobsRefresh = DefaultJobsRefresh
+		m.cfg.JobsRefresh = cfg.JobsRefresh
+	}
+	m.jobsPolled = make(chan struct{})
+	go m.pollJobs(m.ctx, cfg.JobsRefresh, m.jobsPolled)
 	if deps.Backend != nil && !cfg.Sealer.NoLocalWorker {
 		if err := m.startLocalWorker(ctx); err != nil {
 			m.close()
+			<-m.jobsPolled
 			return nil, err
 		}
 	}
@@ -202,6 +215,7 @@ func (m *Manager) startLocalWorker(ctx context.Context) error {
 // Close stops the local worker and closes the connections to remote workers. Tracked work stays persisted.
 func (m *Manager) Close() error {
 	m.close()
+	<-m.jobsPolled
 	m.mu.Lock()
 	refs := make([]*workerRef, 0, len(m.workers))
 	for _, r := range m.workers {

@@ -34,8 +34,10 @@ func (m *Manager) WorkerStats(ctx context.Context) (map[uuid.UUID]sched.WorkerSt
 }
 
 // WorkerJobs lists, per worker, the jobs the scheduler has assigned to it or is preparing (from the scheduler)
-// and the calls it runs or waits to return (as the worker reports them, with their call IDs). A worker that does
-// not answer is listed with the scheduler's view only.
+// and the calls it runs or waits to return (as the worker reports them, with their call IDs). It makes no RPC: a
+// remote worker's own list is the one it last reported to the background poll, at most Config.JobsRefresh plus
+// one poll pass old (a pass bounds each worker by 10 s); a worker not yet polled or whose last poll failed is
+// listed with the scheduler's view only. The scheduler's part is always current.
 func (m *Manager) WorkerJobs(ctx context.Context) (map[uuid.UUID][]storiface.WorkerJob, error) {
 	out := map[uuid.UUID][]storiface.WorkerJob{}
 	reported := m.reportedJobs(ctx)
@@ -54,49 +56,19 @@ func (m *Manager) WorkerJobs(ctx context.Context) (map[uuid.UUID][]storiface.Wor
 	return out, nil
 }
 
-// reportedJobs asks each worker for its jobs; workers that cannot answer are left out.
+// reportedJobs returns each worker's own job list: in-process workers are asked now (no RPC), remote workers'
+// lists come from the jobs view the manager refreshes in the background (see Config.JobsRefresh); a remote worker
+// not yet polled, or whose last poll failed, is left out.
 func (m *Manager) reportedJobs(ctx context.Context) map[storiface.WorkerID][]storiface.WorkerJob {
-	m.mu.Lock()
-	refs := make(map[storiface.WorkerID]*workerRef, len(m.workers))
-	for id, r := range m.workers {
-		refs[id] = r
-	}
-	m.mu.Unlock()
-	type answer struct {
-		id   storiface.WorkerID
-		jobs []storiface.WorkerJob
-	}
-	// Ask every worker at once, each bounded, so one slow worker does not stall `sealing jobs`.
-	ctx, cancel := context.WithTimeout(ctx, jobsTimeout)
-	defer cancel()
-	answers := make(chan answer, len(refs))
-	asked := 0
-	for id, r := range refs {
+	local, remote := m.workerRefs()
+	out := m.jobs.snapshot(remote)
+	for id, r := range local {
 		jl, ok := r.w.(jobLister)
 		if !ok {
 			continue
 		}
-		asked++
-		go func() {
-			jobs, err := jl.Jobs(ctx)
-			if err != nil {
-				m.log.Warn("listing worker jobs", "host", r.hostname, "err", err)
-				answers <- answer{id: id}
-				return
-			}
-			for i := range jobs {
-				if jobs[i].Hostname == "" {
-					jobs[i].Hostname = r.hostname
-				}
-			}
-			answers <- answer{id: id, jobs: append([]storiface.WorkerJob{}, jobs...)}
-		}()
-	}
-	out := make(map[storiface.WorkerID][]storiface.WorkerJob, asked)
-	for range asked {
-		a := <-answers
-		if a.jobs != nil {
-			out[a.id] = a.jobs
+		if jobs, err := m.askJobs(ctx, jl, r.hostname); err == nil {
+			out[id] = jobs
 		}
 	}
 	return out
