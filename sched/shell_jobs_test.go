@@ -11,7 +11,8 @@ import (
 
 // TestShellOnJob runs requests through a scheduler with an in-memory worker and checks the events its OnJob hook
 // receives: their order, worker, times (on the fake clock, advanced inside the prepare and work steps) and
-// outcome, for a success, a failed work, a failed prepare step and a request removed before it started.
+// outcome, for a success, a failed work, a failed prepare step, and a request removed, cancelled or dropped by
+// Close before it started.
 func TestShellOnJob(t *testing.T) {
 	boom := errors.New("boom")
 	type want struct {
@@ -23,7 +24,7 @@ func TestShellOnJob(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name       string
-		noWorker   bool // no worker: the request waits and is removed
+		endQueued  string // with no worker the request waits, then is "remove"d, "cancel"led or "close"d
 		prepareErr error
 		workErr    error
 		want       []want
@@ -37,8 +38,12 @@ func TestShellOnJob(t *testing.T) {
 		{name: "prepare fails", prepareErr: boom, want: []want{{kind: JobQueued},
 			{kind: JobStarted, worker: true},
 			{kind: JobFinished, worker: true, at: time.Second, err: boom}}},
-		{name: "removed before it started", noWorker: true, want: []want{{kind: JobQueued},
+		{name: "removed before it started", endQueued: "remove", want: []want{{kind: JobQueued},
 			{kind: JobFinished, err: ErrRequestRemoved}}},
+		{name: "cancelled before it started", endQueued: "cancel", want: []want{{kind: JobQueued},
+			{kind: JobFinished, err: context.Canceled}}},
+		{name: "closed before it started", endQueued: "close", want: []want{{kind: JobQueued},
+			{kind: JobFinished, err: ErrClosed}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := NewFakeClock(t0)
@@ -51,22 +56,34 @@ func TestShellOnJob(t *testing.T) {
 			done := make(chan struct{})
 			go func() { s.Run(ctx); close(done) }()
 			defer func() { _ = s.Close(context.Background()); cancel(); <-done }()
-			if !tc.noWorker {
+			if tc.endQueued == "" {
 				w := newMemWorker(box{name: "w", cpus: 16, memGiB: 128, tasks: allTasks})
 				if err := s.AddWorker(ctx, wid("w"), w); err != nil {
 					t.Fatal(err)
 				}
 			}
 			errc := make(chan error, 1)
+			rctx, rcancel := context.WithCancel(ctx)
+			defer rcancel()
 			go func() {
-				errc <- s.Schedule(ctx, sectorRef(1), storiface.TTPreCommit1, NewTaskSelector(),
+				errc <- s.Schedule(rctx, sectorRef(1), storiface.TTPreCommit1, NewTaskSelector(),
 					PrepareAction{Action: func(context.Context, Worker) error { clk.Advance(time.Second); return tc.prepareErr },
 						PrepType: storiface.TTFetch},
 					func(context.Context, Worker) error { clk.Advance(2 * time.Second); return tc.workErr })
 			}()
 			first := <-events
-			if tc.noWorker {
+			if tc.endQueued != "" {
+				waitFor(t, func() bool { d, _ := s.Info(ctx); return len(d.Requests) == 1 }) // in the core's queue
+			}
+			switch tc.endQueued {
+			case "remove":
 				if err := s.RemoveRequest(ctx, first.ID); err != nil {
+					t.Fatal(err)
+				}
+			case "cancel":
+				rcancel()
+			case "close":
+				if err := s.Close(ctx); err != nil {
 					t.Fatal(err)
 				}
 			}
