@@ -5,7 +5,9 @@
 // actions (start preparing request R on worker W, start the work of R) come out. It runs no goroutines, makes no
 // RPC and never sleeps; tests and the simulator (package sim) drive it directly. The shell (Scheduler, sched.go,
 // shell_*.go) owns the core behind a mutex, runs one goroutine that steps it, carries out its actions against real
-// workers, and checks each worker's session every SessionInterval on an injected Clock.
+// workers, and checks each worker's session every SessionInterval on an injected Clock. The shell, not the core,
+// reports each request's life (queued, started on a worker, finished with its outcome) to Config.OnJob, so
+// that a caller can keep an exact job history (the scheduler keeps none).
 //
 // # Placement
 //
