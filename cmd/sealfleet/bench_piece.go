@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"sealfleet/internal/progress"
 	"sealfleet/seal/commp/piecebench"
 )
 
@@ -23,7 +24,12 @@ var benchPieceCmd = &cli.Command{
 		if err != nil {
 			return fmt.Errorf("--size: %w", err)
 		}
-		res, err := piecebench.Run(size, cctx.Int("reps"))
+		var step func()
+		if bar := terminalBar(cctx, "bench piece", int64(piecebench.Steps(cctx.Int("reps"))), progress.Count); bar != nil {
+			defer bar.Finish()
+			step = func() { bar.Add(1) }
+		}
+		res, err := piecebench.RunWithProgress(size, cctx.Int("reps"), step)
 		if err != nil {
 			return err
 		}

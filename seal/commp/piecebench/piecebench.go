@@ -67,7 +67,16 @@ func ParseSize(s string) (uint64, error) {
 
 // Run measures with a payload of size bytes (rounded down to whole 127-byte blocks; at least 1 MiB). Every figure
 // is the best of reps runs (Fr32 figures of at least 3), after one untimed pass that faults in the buffers.
-func Run(size uint64, reps int) (Result, error) {
+func Run(size uint64, reps int) (Result, error) { return RunWithProgress(size, reps, nil) }
+
+// Steps returns how many measurements RunWithProgress makes for reps, so a caller can size a progress bar.
+func Steps(reps int) int { reps = max(reps, 1); return max(reps, 3) + 4*reps }
+
+// RunWithProgress is Run calling step (if not nil) after each of its Steps(reps) measurements.
+func RunWithProgress(size uint64, reps int, step func()) (Result, error) {
+	if step == nil {
+		step = func() {}
+	}
 	if size < 1<<20 {
 		return Result{}, fmt.Errorf("bench size %d: must be at least 1 MiB", size)
 	}
@@ -92,6 +101,7 @@ func Run(size uint64, reps int) (Result, error) {
 		res.Fr32Unpad1Core = max(res.Fr32Unpad1Core, mibs(size, timeIt(func() { fr32.UnpadSerial(padded, back) })))
 		runtime.GOMAXPROCS(2)
 		res.Fr32Pad2Cores = max(res.Fr32Pad2Cores, mibs(size, timeIt(func() { _ = fr32.Pad(data, padded) })))
+		step()
 	}
 	for range reps {
 		for _, m := range []struct {
@@ -115,6 +125,7 @@ func Run(size uint64, reps int) (Result, error) {
 			if cpu := cpuTime() - cpu0; cpu > 0 {
 				*m.intoCPU = max(*m.intoCPU, mibs(size, cpu))
 			}
+			step()
 		}
 	}
 	if res.Hashhash1CoreCPU > 0 {

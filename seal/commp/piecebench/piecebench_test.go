@@ -37,3 +37,13 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal("tiny size: want error")
 	}
 }
+
+func TestRunWithProgressStepsMatchSteps(t *testing.T) {
+	var n int
+	if _, err := RunWithProgress(1<<20, 1, func() { n++ }); err != nil {
+		t.Fatal(err)
+	}
+	if n != Steps(1) {
+		t.Fatalf("step called %d times, Steps(1) = %d", n, Steps(1))
+	}
+}
