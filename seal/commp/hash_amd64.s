@@ -14,17 +14,6 @@
 // X3..X6 hold the sliding message schedule, X9 the byte-swap mask. Two messages are hashed at a time, the second
 // with state X11/X12 and schedule X8, X13..X15, so the two dependency chains of SHA256RNDS2 overlap.
 
-// func cpuid(eaxIn, ecxIn uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxIn+0(FP), AX
-	MOVL ecxIn+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
 // func hashPairsSHANI(dst, src *byte, n int, c *shaniConsts)
 // For i in [0, n): dst[32i:32i+32] = SHA-256(src[64i:64i+64]) with the last byte's two top bits cleared.
 // dst may equal src (in-place layer reduction): messages are fully loaded before their digests are stored.
