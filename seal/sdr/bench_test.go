@@ -26,12 +26,27 @@ func BenchmarkGraphParents(b *testing.B) {
 }
 
 func BenchmarkSHA256Chain1248(b *testing.B) {
-	var msg [msgLen]byte
-	b.SetBytes(msgLen)
-	for i := 0; i < b.N; i++ {
-		h := sha256.Sum256(msg[:])
-		copy(msg[prefixLen:], h[:])
-	}
+	// The SHA-256 floor of one label (ShaNsPerNode) with crypto/sha256 and with the SHA-NI label kernel.
+	b.Run("stdlib", func(b *testing.B) {
+		var msg [msgLen]byte
+		b.SetBytes(msgLen)
+		for i := 0; i < b.N; i++ {
+			h := sha256.Sum256(msg[:])
+			copy(msg[prefixLen:], h[:])
+		}
+	})
+	b.Run("kernel", func(b *testing.B) {
+		if !haveLabelKernel {
+			b.Skip("no SHA-NI on this CPU")
+		}
+		var prefix [prefixLen]byte
+		var parents [TotalParents]uint32
+		buf := make([]byte, NodeSize)
+		b.SetBytes(msgLen)
+		for i := 0; i < b.N; i++ {
+			labelOne(&prefix, &parents, &buf[0])
+		}
+	})
 }
 
 func BenchmarkLabel8MiB(b *testing.B) {
@@ -52,9 +67,9 @@ func BenchmarkLabel8MiB(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(cfg.Nodes*uint64(cfg.Layers)), "ns/node")
 }
 
-func BenchmarkGatherFill(b *testing.B) {
-	// One message gathered by the gatherer in layer 2 of a 128MiB-sized graph (previous-layer reads miss the
-	// caches, as in 512MiB and 32GiB sectors).
+func BenchmarkLabelRange(b *testing.B) {
+	// Layer 2 of a 128MiB-sized graph, whose previous-layer reads miss the caches as in 512MiB and 32GiB
+	// sectors: ns per label with the SHA-NI kernels and with the portable path.
 	cfg := Config{Nodes: 1 << 22, Layers: 2, PoRepID: [32]byte{6}, Version: V1_1}
 	pc, err := OpenParentsCache(b.TempDir(), cfg)
 	if err != nil {
@@ -68,14 +83,21 @@ func BenchmarkGatherFill(b *testing.B) {
 	for i := range prev {
 		prev[i], cur[i] = byte(i), byte(i>>8)
 	}
-	l := &layerLabeler{cfg: cfg, pc: pc, layer: 2, degree: TotalParents, cur: cur, prev: prev,
-		ring: make([]ringSlot, ringSize)}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		v := uint64(i)%(cfg.Nodes-1) + 1
-		if ahead := v + prefetchDistance; ahead < cfg.Nodes {
-			l.prefetch(ahead) // as the gatherer does
-		}
-		l.fill(&l.ring[v%ringSize], v, v-min(v, 64))
+	var prefix [prefixLen]byte
+	for _, path := range []struct {
+		name string
+		run  func(prefix *[prefixLen]byte, pc *ParentsCache, cur, prev []byte, degree int, lo, hi uint64)
+		ok   bool
+	}{{"kernel", labelRangeKernel, haveLabelKernel}, {"generic", labelRangeGeneric, true}} {
+		b.Run(path.name, func(b *testing.B) {
+			if !path.ok {
+				b.Skip("no SHA-NI on this CPU")
+			}
+			const step = 1 << 12
+			for i := 0; i < b.N; i += step {
+				lo := uint64(i)%(cfg.Nodes-step) + 1
+				path.run(&prefix, pc, cur, prev, TotalParents, lo, lo+uint64(min(step, b.N-i)))
+			}
+		})
 	}
 }

@@ -38,9 +38,6 @@ type LabelStats struct {
 	LayersKept int
 	// LayerSeconds is the wall time of each layer labelled in this run (labeling and writing the file).
 	LayerSeconds []float64
-	// HasherGathered counts nodes whose parents the hashing goroutine had to gather itself because the
-	// gathering goroutine was behind (a sign of a busy machine; 0 on an idle one).
-	HasherGathered uint64
 	// HasherCPUSeconds is the CPU time of the hashing thread over all layers (Linux; 0 elsewhere). Compared
 	// with wall time it shows how much of the run the hasher actually had a processor.
 	HasherCPUSeconds float64
@@ -106,7 +103,6 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 			return stats, err
 		}
 		ls, err := labelLayer(ctx, cfg, pc, replicaID, layer, cur, prev, w)
-		stats.HasherGathered += ls.stolen
 		stats.HasherCPUSeconds += ls.hasherCPU.Seconds()
 		if err != nil {
 			w.abort()
@@ -117,7 +113,7 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		}
 		secs := time.Since(start).Seconds()
 		stats.LayerSeconds = append(stats.LayerSeconds, secs)
-		log.Info("layer labelled", "layer", layer, "seconds", secs, "hasher_gathered", ls.stolen)
+		log.Info("layer labelled", "layer", layer, "seconds", secs)
 		cur, prev = prev, cur
 	}
 	return stats, nil
