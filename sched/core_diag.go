@@ -49,17 +49,25 @@ type DiagReasonGroup struct {
 	Detail    string `json:",omitempty"` // of the first example
 }
 
-// DiagRequest is one request not yet started. Reasons groups the workers' answers by reason (Diag and
-// DiagRequest); Rejections lists each worker's answer and is filled only by DiagRequest, for one request.
+// DiagRequest is a group of requests not yet started that every worker answers alike (see Diag), or one such
+// request (DiagRequest). The scalar fields are those of the group's first request in queue order (for a group of
+// waiting requests, the most urgent and, within one priority and task, the oldest). Reasons groups the workers'
+// answers for it by reason; Rejections lists each worker's answer and is filled only by DiagRequest.
 type DiagRequest struct {
-	ID         uuid.UUID
-	Sector     abi.SectorID
-	Task       storiface.TaskType
-	Priority   int
-	State      string
-	Worker     storiface.WorkerID `json:",omitempty"` // when waiting on a worker
-	Added      time.Time
-	Reserved   bool // holds a starvation reservation
+	ID        uuid.UUID
+	Sector    abi.SectorID
+	Task      storiface.TaskType
+	ProofType abi.RegisteredSealProof
+	Priority  int
+	State     string
+	Worker    storiface.WorkerID `json:",omitempty"` // when waiting on a worker
+	Added     time.Time
+	Reserved  bool // holds a starvation reservation
+	// Count is how many requests the group holds (1 from DiagRequest).
+	Count int
+	// IDs and Sectors list the group's first DiagIDs requests in queue order (ID and Sector first).
+	IDs        []uuid.UUID
+	Sectors    []abi.SectorID
 	Reasons    []DiagReasonGroup
 	Rejections []DiagRejection `json:",omitempty"`
 }
@@ -87,46 +95,23 @@ type DiagAssignment struct {
 
 // DiagInfo is the scheduler's state as `sealfleet sealing sched-diag` shows it.
 type DiagInfo struct {
+	// Waiting is the number of requests queued or waiting on a worker: the sum of the Requests' Count.
+	Waiting     int
 	Requests    []DiagRequest
 	OpenWindows []DiagWindow
 	Assignments []DiagAssignment
 }
 
-// Diag explains the core's state: every queued or waiting request with the workers' reasons grouped by reason,
-// every window and every assignment. It calls selectors once per (request, worker); it is meant for operators,
-// not hot paths. Its answer grows with requests × reasons, not requests × workers; DiagRequest gives one
-// request's answer per worker.
+// Diag explains the core's state: the queued or waiting requests with the workers' reasons grouped by reason,
+// every window and every assignment (in queue order). Requests that every worker answers alike are one entry with
+// a count and their first DiagIDs IDs: same task, proof type, prepare type and priority, same state (queued, or
+// waiting on the same worker, window and reservation), same rank against the workers' starvation reservations, and
+// a selector that accepts and rejects the same workers (one Keyed class, or for other selectors the same outcome
+// per worker; the detail shown is the first request's). Each worker is asked once per group, so the cost is
+// requests + groups × workers; DiagRequest gives one request's answer per worker. It is meant for operators,
+// not hot paths.
 func (c *Core) Diag() DiagInfo {
-	c.newDiagPass()
-	hs := c.sortedHandles()
-	var out DiagInfo
-	reqs := make([]*Request, 0, len(c.reqs))
-	for _, r := range c.reqs {
-		reqs = append(reqs, r)
-	}
-	sort.Slice(reqs, func(i, j int) bool { return reqs[i].before(reqs[j]) })
-	for _, r := range reqs {
-		if r.state == StateQueued || r.state == StateWaiting {
-			out.Requests = append(out.Requests, c.diagRequest(r, hs, false))
-		}
-		if r.worker != nil {
-			out.Assignments = append(out.Assignments, DiagAssignment{ID: r.ID, Sector: r.Sector.ID, Task: r.Task,
-				Worker: r.worker.ID, Hostname: r.worker.Info.Hostname, State: r.state.String(), Window: r.window,
-				Started: r.started})
-		}
-	}
-	for _, h := range c.handles {
-		for wi := range h.windows {
-			w := &h.windows[wi]
-			dw := DiagWindow{Worker: h.ID, Hostname: h.Info.Hostname, Window: wi,
-				Utilization: w.alloc.Utilization(&h.Info.Resources)}
-			for _, r := range w.todo {
-				dw.Tasks = append(dw.Tasks, r.ID)
-			}
-			out.OpenWindows = append(out.OpenWindows, dw)
-		}
-	}
-	return out
+	return c.diagSnapshot().build()
 }
 
 // DiagRequest explains one queued or waiting request: its reasons grouped as in Diag plus every worker's own
@@ -137,7 +122,7 @@ func (c *Core) DiagRequest(id uuid.UUID) (dr DiagRequest, ok bool) {
 		return DiagRequest{}, false
 	}
 	c.newDiagPass()
-	return c.diagRequest(r, c.sortedHandles(), true), true
+	return c.diagRequest(r, c.sortedHandles()), true
 }
 
 // newDiagPass starts a fresh pass number: selectors that memoize index reads per pass read the index again.
@@ -163,32 +148,21 @@ func (c *Core) sortedHandles() []*WorkerHandle {
 	return hs
 }
 
-// diagRequest asks every worker of hs why it does not run r, grouping the answers by reason (most workers first) and,
-// when all is set, listing each answer too.
-func (c *Core) diagRequest(r *Request, hs []*WorkerHandle, all bool) DiagRequest {
-	dr := DiagRequest{ID: r.ID, Sector: r.Sector.ID, Task: r.Task, Priority: r.Priority,
-		State: r.state.String(), Worker: r.Worker(), Added: r.Added, Reserved: r.reserved}
-	idx := map[Reason]int{}
-	for _, h := range hs {
+// diagRequest asks every worker of hs why it does not run r: each answer in Rejections, and grouped by reason.
+func (c *Core) diagRequest(r *Request, hs []*WorkerHandle) DiagRequest {
+	dr := DiagRequest{ID: r.ID, Sector: r.Sector.ID, Task: r.Task, ProofType: r.Sector.ProofType,
+		Priority: r.Priority, State: r.state.String(), Worker: r.Worker(), Added: r.Added, Reserved: r.reserved,
+		Count: 1, IDs: []uuid.UUID{r.ID}, Sectors: []abi.SectorID{r.Sector.ID}}
+	ans := make([]diagAnswer, len(hs))
+	ws := make([]diagWorker, len(hs))
+	for i, h := range hs {
 		reason, detail := c.explain(r, h)
-		if all {
-			dr.Rejections = append(dr.Rejections, DiagRejection{Worker: h.ID, Hostname: h.Info.Hostname,
-				Reason: reason, Detail: detail})
-		}
-		i, seen := idx[reason]
-		if !seen {
-			i = len(dr.Reasons)
-			idx[reason] = i
-			dr.Reasons = append(dr.Reasons, DiagReasonGroup{Reason: reason, Detail: detail})
-		}
-		g := &dr.Reasons[i]
-		g.Count++
-		if len(g.Workers) < DiagExamples {
-			g.Workers = append(g.Workers, h.ID)
-			g.Hostnames = append(g.Hostnames, h.Info.Hostname)
-		}
+		ans[i] = diagAnswer{reason: reason, detail: detail}
+		ws[i] = diagWorker{id: h.ID, host: h.Info.Hostname}
+		dr.Rejections = append(dr.Rejections, DiagRejection{Worker: h.ID, Hostname: h.Info.Hostname,
+			Reason: reason, Detail: detail})
 	}
-	sort.SliceStable(dr.Reasons, func(i, j int) bool { return dr.Reasons[i].Count > dr.Reasons[j].Count })
+	dr.Reasons = groupAnswers(ans, ws)
 	return dr
 }
 

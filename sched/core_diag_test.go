@@ -2,7 +2,12 @@ package sched
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/google/uuid"
 
 	"sealfleet/storiface"
 )
@@ -41,4 +46,230 @@ func TestDiagGroupsReasons(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkDiagGroups checks Diag's grouping against the core: every queued or waiting request is counted in exactly
+// one group, each group lists min(Count, DiagIDs) IDs in queue order, and every listed request, explained on its
+// own by DiagRequest, gets the same answers as its group (reason, count and example workers; the detail too when
+// its selector is Keyed, since other selectors' details name the sector).
+func checkDiagGroups(t *testing.T, c *Core) DiagInfo {
+	t.Helper()
+	d := c.Diag()
+	live := 0
+	for _, r := range c.reqs {
+		if r.state == StateQueued || r.state == StateWaiting {
+			live++
+		}
+	}
+	total := 0
+	seen := map[uuid.UUID]bool{}
+	for gi, g := range d.Requests {
+		total += g.Count
+		if want := min(g.Count, DiagIDs); len(g.IDs) != want || len(g.Sectors) != want || g.IDs[0] != g.ID {
+			t.Errorf("group %d (%s ×%d): %d IDs, %d sectors, first %s; want %d starting with %s", gi, g.Task.Short(),
+				g.Count, len(g.IDs), len(g.Sectors), g.IDs[0], want, g.ID)
+		}
+		for i, id := range g.IDs {
+			r := c.Request(id)
+			if r == nil || seen[id] {
+				t.Fatalf("group %d: ID %s unknown or listed twice", gi, id)
+			}
+			seen[id] = true
+			if r.Sector.ID != g.Sectors[i] {
+				t.Errorf("group %d: ID %s with sector %v, want %v", gi, id, g.Sectors[i], r.Sector.ID)
+			}
+			if i > 0 && !c.Request(g.IDs[i-1]).before(r) {
+				t.Errorf("group %d: IDs not in queue order at %d", gi, i)
+			}
+			one, ok := c.DiagRequest(id)
+			if !ok {
+				t.Fatalf("DiagRequest(%s): not waiting", id)
+			}
+			if one.Task != g.Task || one.Priority != g.Priority || one.State != g.State || one.Worker != g.Worker ||
+				one.ProofType != g.ProofType || one.Count != 1 || len(one.IDs) != 1 || one.IDs[0] != id {
+				t.Errorf("group %d: request %s is %+v, group %+v", gi, id, one, g)
+			}
+			_, keyed := r.Sel.(Keyed)
+			if !sameReasons(one.Reasons, g.Reasons, keyed) {
+				t.Errorf("group %d: request %s alone gets %+v, its group %+v", gi, id, one.Reasons, g.Reasons)
+			}
+		}
+	}
+	if total != live || d.Waiting != live {
+		t.Errorf("groups count %d requests, Waiting %d, core has %d queued or waiting", total, d.Waiting, live)
+	}
+	return d
+}
+
+func sameReasons(a, b []DiagReasonGroup, details bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Reason != b[i].Reason || a[i].Count != b[i].Count || !slices.Equal(a[i].Workers, b[i].Workers) ||
+			!slices.Equal(a[i].Hostnames, b[i].Hostnames) || (details && a[i].Detail != b[i].Detail) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDiagMergesAlikeRequests checks which waiting requests Diag merges into one entry and that the merged answers
+// are each member's own (checkDiagGroups).
+func TestDiagMergesAlikeRequests(t *testing.T) {
+	c2 := func(name string) box {
+		return box{name: name, cpus: 64, memGiB: 512, tasks: []storiface.TaskType{storiface.TTCommit2}}
+	}
+	type group struct {
+		task  storiface.TaskType
+		prio  int
+		state string
+		count int
+	}
+	for _, tc := range []struct {
+		name  string
+		boxes []box
+		queue func(h *harness)
+		want  []group // in queue order
+	}{
+		{"identical requests merge, IDs capped", []box{c2("x"), c2("y")}, func(h *harness) {
+			for range DiagIDs + 5 {
+				h.req(storiface.TTPreCommit1, 0, nil)
+			}
+		}, []group{{storiface.TTPreCommit1, 0, "queued", DiagIDs + 5}}},
+		{"priorities do not merge", []box{c2("x")}, func(h *harness) {
+			for i := range 5 {
+				h.req(storiface.TTPreCommit1, 5*(i%2), nil)
+			}
+		}, []group{{storiface.TTPreCommit1, 5, "queued", 2}, {storiface.TTPreCommit1, 0, "queued", 3}}},
+		{"tasks do not merge", []box{c2("x")}, func(h *harness) {
+			h.req(storiface.TTPreCommit1, 0, nil)
+			h.req(storiface.TTPreCommit2, 0, nil)
+			h.req(storiface.TTPreCommit1, 0, nil)
+		}, []group{{storiface.TTPreCommit2, 0, "queued", 1}, {storiface.TTPreCommit1, 0, "queued", 2}}},
+		{"proof types do not merge", []box{c2("x")}, func(h *harness) {
+			h.req(storiface.TTPreCommit1, 0, nil)
+			r := h.req(storiface.TTPreCommit1, 0, nil)
+			h.c.CancelRequest(r.ID)
+			r.ID, r.Sector.ProofType = uuid.New(), abi.RegisteredSealProof_StackedDrg2KiBV1_1
+			if err := h.c.AddRequest(r); err != nil {
+				t.Fatal(err)
+			}
+		}, []group{{storiface.TTPreCommit1, 0, "queued", 1}, {storiface.TTPreCommit1, 0, "queued", 1}}},
+		{"selector classes do not merge", []box{c2("x"), {name: "small", cpus: 2, memGiB: 4, tasks: allTasks,
+			paths: []storiface.ID{"pa"}}}, func(h *harness) {
+			idx := &fakeIndex{alloc: []storiface.ID{"pa"}}
+			h.req(storiface.TTPreCommit1, 0, nil)
+			h.req(storiface.TTPreCommit1, 0, NewAllocSelector(idx, storiface.FTCache|storiface.FTSealed, storiface.PathSealing))
+			h.req(storiface.TTPreCommit1, 0, nil)
+			h.req(storiface.TTPreCommit1, 0, NewAllocSelector(idx, storiface.FTCache|storiface.FTSealed, storiface.PathSealing))
+		}, []group{{storiface.TTPreCommit1, 0, "queued", 2}, {storiface.TTPreCommit1, 0, "queued", 2}}},
+		{"alloc selector rejections merge", []box{c2("x"), {name: "a", cpus: 64, memGiB: 512, tasks: allTasks,
+			paths: []storiface.ID{"pb"}}}, func(h *harness) {
+			idx := &fakeIndex{alloc: []storiface.ID{"pa"}}
+			for range 3 {
+				h.req(storiface.TTAddPiece, 0, NewAllocSelector(idx, storiface.FTUnsealed, storiface.PathSealing))
+			}
+		}, []group{{storiface.TTAddPiece, 0, "queued", 3}}},
+		{"unkeyed selectors merge by outcome", []box{c2("x"),
+			{name: "a", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pa"}},
+			{name: "b", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pb"}}}, func(h *harness) {
+			idx := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{}}
+			for _, held := range []storiface.ID{"pz", "pa-gone", "pz", "pz"} {
+				s := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(h.n + 1)}
+				idx.holds[s] = []storiface.ID{held}
+				h.req(storiface.TTPreCommit2, 0, NewExistingSelector(idx, s, storiface.FTCache|storiface.FTSealed, false))
+			}
+		}, []group{{storiface.TTPreCommit2, 0, "queued", 4}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, CoreConfig{Windows: 1}, tc.boxes...)
+			tc.queue(h)
+			h.step()
+			d := checkDiagGroups(t, h.c)
+			if len(d.Requests) != len(tc.want) {
+				t.Fatalf("%d groups %+v, want %d", len(d.Requests), d.Requests, len(tc.want))
+			}
+			for i, w := range tc.want {
+				g := d.Requests[i]
+				if g.Task != w.task || g.Priority != w.prio || g.State != w.state || g.Count != w.count {
+					t.Errorf("group %d: %s prio %d %s ×%d, want %s prio %d %s ×%d", i, g.Task.Short(), g.Priority,
+						g.State, g.Count, w.task.Short(), w.prio, w.state, w.count)
+				}
+			}
+		})
+	}
+}
+
+// TestDiagGroupsWhileBusy checks the grouping where answers depend on more than the request's class: requests
+// waiting in windows and in a starvation reservation, requests ranked before and after a reservation holder, and
+// unkeyed selectors whose outcome differs by sector. checkDiagGroups compares every listed request with its
+// group after each scheduling step.
+func TestDiagGroupsWhileBusy(t *testing.T) {
+	t.Run("starvation reservation", func(t *testing.T) {
+		h := newHarness(t, CoreConfig{StarvationAfter: 5 * time.Minute, Windows: 1},
+			box{name: "w", cpus: 16, memGiB: 512, tasks: allTasks}, box{name: "v", cpus: 16, memGiB: 512, tasks: allTasks})
+		var running []*Request
+		for range 8 {
+			h.req(storiface.TTAddPiece, 0, nil)
+		}
+		h.req(storiface.TTPreCommit2, 0, nil)
+		h.req(storiface.TTPreCommit2, 0, nil)
+		h.req(storiface.TTPreCommit2, 0, nil)
+		reserved := false
+		for round := range 12 {
+			h.now = h.now.Add(time.Minute)
+			h.req(storiface.TTAddPiece, 0, nil)
+			h.req(storiface.TTAddPiece, round%2, nil)
+			for _, a := range h.step() {
+				if a.Kind == ActWork {
+					running = append(running, a.Req)
+				}
+			}
+			d := checkDiagGroups(t, h.c)
+			for _, g := range d.Requests {
+				reserved = reserved || g.Reserved
+			}
+			if len(running) > 0 && round%3 == 0 {
+				h.finish(running[0])
+				running = running[1:]
+			}
+		}
+		if !reserved {
+			t.Error("no request ever held a reservation: the scenario does not test reservations")
+		}
+	})
+	t.Run("unkeyed outcomes split", func(t *testing.T) {
+		idx := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{}}
+		h := newHarness(t, CoreConfig{Windows: 1},
+			box{name: "a", cpus: 16, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pa"}},
+			box{name: "b", cpus: 16, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pb"}})
+		heldOn := map[uuid.UUID]storiface.ID{}
+		for i := range 12 {
+			s := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(h.n + 1)}
+			p := []storiface.ID{"pa", "pb", "pz"}[i%3]
+			idx.holds[s] = []storiface.ID{p}
+			r := h.req(storiface.TTPreCommit2, 0, NewExistingSelector(idx, s, storiface.FTCache|storiface.FTSealed, false))
+			heldOn[r.ID] = p
+		}
+		h.step()
+		d := checkDiagGroups(t, h.c)
+		queuedOn := map[storiface.ID]int{}
+		for _, g := range d.Requests {
+			if g.State != "queued" {
+				continue
+			}
+			for _, id := range g.IDs[1:] {
+				if heldOn[id] != heldOn[g.ID] {
+					t.Errorf("a request held on %s is grouped with one held on %s", heldOn[id], heldOn[g.ID])
+				}
+			}
+			queuedOn[heldOn[g.ID]]++
+		}
+		for _, p := range []storiface.ID{"pa", "pb", "pz"} {
+			if queuedOn[p] != 1 {
+				t.Errorf("queued requests held on %s: %d groups, want 1 (%v)", p, queuedOn[p], queuedOn)
+			}
+		}
+	})
 }

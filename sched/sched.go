@@ -339,11 +339,14 @@ func (s *Scheduler) RemoveRequest(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// Info returns the diagnostics of sched-diag.
+// Info returns the diagnostics of sched-diag (see Core.Diag: alike requests are grouped). Only the copy of the
+// core's state and one worker evaluation per group happen under the scheduler's lock; the answer is built after
+// it is released, so a diagnosis delays scheduling by little more than one pass over the queue.
 func (s *Scheduler) Info(ctx context.Context) (DiagInfo, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.core.Diag(), nil
+	snap := s.core.diagSnapshot()
+	s.mu.Unlock()
+	return snap.build(), nil
 }
 
 // RequestInfo explains one queued or waiting request with every worker's reason (DiagRequest.Rejections) as

@@ -1,0 +1,308 @@
+package sched
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/google/uuid"
+
+	"sealfleet/resources"
+	"sealfleet/storiface"
+)
+
+// DiagIDs is how many request IDs (and their sectors) one grouped DiagRequest lists.
+const DiagIDs = 20
+
+// diagShape is what makes waiting requests alike for diagnosis: every worker gives each of them the same answer,
+// so one of them (the first in queue order) is asked about and stands for all.
+type diagShape struct {
+	key      int // resource class: task, proof type, prepare type
+	priority int
+	sel      int // Keyed selector class (>= 0), or -1-i for the i-th distinct outcome of an unkeyed selector
+	state    RequestState
+	worker   int // index in the sorted workers of the worker it waits on, -1 when queued
+	window   int
+	reserved bool
+	// rank is how many starvation-reservation holders rank before the request in queue order: whether a
+	// worker's reservation holds a request back (canStart, canBegin) depends on that and nothing else about it.
+	rank int
+}
+
+// diagAnswer is one worker's answer for one shape.
+type diagAnswer struct {
+	reason Reason
+	detail string
+}
+
+// diagGroup is one shape's requests as the snapshot holds them: its first request's fields, the count, the
+// first DiagIDs IDs and sectors, and every worker's answer for the first request.
+type diagGroup struct {
+	shape   diagShape
+	first   DiagRequest // without Reasons
+	ids     []uuid.UUID
+	sectors []abi.SectorID
+	answers []diagAnswer // per worker of diagSnapshot.workers
+}
+
+// diagWorker is a worker as the snapshot names it.
+type diagWorker struct {
+	id   storiface.WorkerID
+	host string
+}
+
+// diagOrder is a copy of the fields of a request that decide its queue order (Request.before).
+type diagOrder struct {
+	priority, order int
+	task            storiface.TaskType
+	added           time.Time
+	seq             uint64
+}
+
+func orderOf(r *Request) diagOrder {
+	return diagOrder{priority: r.Priority, order: r.order, task: r.Task, added: r.Added, seq: r.seq}
+}
+
+func (a diagOrder) before(b diagOrder) bool {
+	if a.priority != b.priority {
+		return a.priority > b.priority
+	}
+	if a.order != b.order {
+		return a.order < b.order
+	}
+	if a.task != b.task {
+		return a.task < b.task
+	}
+	if !a.added.Equal(b.added) {
+		return a.added.Before(b.added)
+	}
+	return a.seq < b.seq
+}
+
+// diagSnapshot is what Diag needs of the core, copied under the scheduler's lock: building the answer from it
+// (grouping answers by reason, sorting assignments, allocating the result) needs no lock.
+type diagSnapshot struct {
+	workers     []diagWorker
+	groups      []diagGroup // in queue order of their first request
+	waiting     int
+	windows     []DiagWindow
+	assignments []DiagAssignment
+	assignOrder []diagOrder // parallel to assignments
+}
+
+// diagSnapshot copies what Diag reports. Requests of one shape are asked about once (through the first of them
+// in queue order): the cost is requests + shapes × workers, plus one Filter per (request, eligible worker) for
+// requests whose selector is not Keyed (their answers depend on the sector).
+func (c *Core) diagSnapshot() *diagSnapshot {
+	c.newDiagPass()
+	c.mergeIncoming()
+	hs := c.sortedHandles()
+	pos := make(map[*WorkerHandle]int, len(hs))
+	s := &diagSnapshot{workers: make([]diagWorker, len(hs))}
+	for i, h := range hs {
+		pos[h] = i
+		s.workers[i] = diagWorker{id: h.ID, host: h.Info.Hostname}
+	}
+	waiting, holders := c.diagWaiting()
+	g := &diagGrouper{c: c, hs: hs, pos: pos, holders: holders, byShape: map[diagShape]int{},
+		sigs: map[string]int{}, eligible: map[int][]int{}}
+	// Queued and waiting requests in one queue order, so that each group's first request is its most urgent.
+	qi, wi := 0, 0
+	for qi < len(c.queue) || wi < len(waiting) {
+		if wi == len(waiting) || (qi < len(c.queue) && c.queue[qi].before(waiting[wi])) {
+			if r := c.queue[qi]; r.state == StateQueued { // the queue may hold requests that left it since a Step
+				g.add(r, s)
+			}
+			qi++
+		} else {
+			g.add(waiting[wi], s)
+			wi++
+		}
+	}
+	for i := range s.groups {
+		rep := g.reps[i]
+		ans := make([]diagAnswer, len(hs))
+		for j, h := range hs {
+			reason, detail := c.explain(rep, h)
+			ans[j] = diagAnswer{reason: reason, detail: detail}
+		}
+		s.groups[i].answers = ans
+	}
+	c.diagWindows(s)
+	for _, r := range c.reqs {
+		if r.worker != nil {
+			s.assignments = append(s.assignments, DiagAssignment{ID: r.ID, Sector: r.Sector.ID, Task: r.Task,
+				Worker: r.worker.ID, Hostname: r.worker.Info.Hostname, State: r.state.String(), Window: r.window,
+				Started: r.started})
+			s.assignOrder = append(s.assignOrder, orderOf(r))
+		}
+	}
+	return s
+}
+
+// diagWaiting returns the requests waiting on workers (in windows or holding a reservation) and the reservation
+// holders, both in queue order.
+func (c *Core) diagWaiting() (waiting, holders []*Request) {
+	for _, h := range c.handles {
+		for wi := range h.windows {
+			waiting = append(waiting, h.windows[wi].todo...)
+		}
+		if r := h.reservedBy; r != nil {
+			holders = append(holders, r)
+			if r.state == StateWaiting && r.window < 0 {
+				waiting = append(waiting, r) // held by the reservation, in no window
+			}
+		}
+	}
+	byQueue := func(a, b *Request) int {
+		if a.before(b) {
+			return -1
+		}
+		if b.before(a) {
+			return 1
+		}
+		return 0
+	}
+	slices.SortFunc(waiting, byQueue)
+	waiting = slices.Compact(waiting)
+	slices.SortFunc(holders, byQueue)
+	return waiting, holders
+}
+
+// diagWindows copies every window of every worker.
+func (c *Core) diagWindows(s *diagSnapshot) {
+	for _, h := range c.handles {
+		for wi := range h.windows {
+			w := &h.windows[wi]
+			dw := DiagWindow{Worker: h.ID, Hostname: h.Info.Hostname, Window: wi,
+				Utilization: w.alloc.Utilization(&h.Info.Resources)}
+			for _, r := range w.todo {
+				dw.Tasks = append(dw.Tasks, r.ID)
+			}
+			s.windows = append(s.windows, dw)
+		}
+	}
+}
+
+// diagGrouper sorts requests into shapes.
+type diagGrouper struct {
+	c        *Core
+	hs       []*WorkerHandle
+	pos      map[*WorkerHandle]int
+	holders  []*Request
+	byShape  map[diagShape]int
+	reps     []*Request     // each group's first request
+	sigs     map[string]int // unkeyed selector outcomes seen
+	eligible map[int][]int  // per request key: the workers the selector is asked about (see explain)
+	buf      []byte
+}
+
+// add puts r into its shape's group, starting one when r is the first of its shape.
+func (g *diagGrouper) add(r *Request, s *diagSnapshot) {
+	sh := diagShape{key: r.key, priority: r.Priority, sel: r.selClass, state: r.state, worker: -1,
+		window: r.window, reserved: r.reserved}
+	if r.worker != nil {
+		sh.worker = g.pos[r.worker]
+	} else {
+		sh.window = 0
+	}
+	sh.rank = sort.Search(len(g.holders), func(i int) bool { return !g.holders[i].before(r) })
+	if sh.sel < 0 {
+		sh.sel = -1 - g.outcome(r)
+	}
+	s.waiting++
+	i, ok := g.byShape[sh]
+	if !ok {
+		i = len(s.groups)
+		g.byShape[sh] = i
+		g.reps = append(g.reps, r)
+		s.groups = append(s.groups, diagGroup{shape: sh, first: DiagRequest{ID: r.ID, Sector: r.Sector.ID,
+			Task: r.Task, ProofType: r.Sector.ProofType, Priority: r.Priority, State: r.state.String(),
+			Worker: r.Worker(), Added: r.Added, Reserved: r.reserved}})
+	}
+	grp := &s.groups[i]
+	grp.first.Count++
+	if len(grp.ids) < DiagIDs {
+		grp.ids = append(grp.ids, r.ID)
+		grp.sectors = append(grp.sectors, r.Sector.ID)
+	}
+}
+
+// outcome numbers the answers of r's (unkeyed) selector over the workers explain would ask it about: requests
+// with the same number are accepted and rejected by the same workers.
+func (g *diagGrouper) outcome(r *Request) int {
+	el, ok := g.eligible[r.key]
+	if !ok {
+		for i, h := range g.hs {
+			if h.Enabled && h.Supports(r.Task) && h.everFits(r.key) == resources.Fits {
+				el = append(el, i)
+			}
+		}
+		g.eligible[r.key] = el
+	}
+	b := g.buf[:0]
+	for _, i := range el {
+		ok, _, err := r.Sel.Filter(r.ctx(), r.Task, r.Sector.ProofType, g.hs[i])
+		switch {
+		case err != nil:
+			b = append(b, 'e')
+		case ok:
+			b = append(b, 'a')
+		default:
+			b = append(b, 'r')
+		}
+	}
+	g.buf = b
+	n, ok := g.sigs[string(b)]
+	if !ok {
+		n = len(g.sigs)
+		g.sigs[string(b)] = n
+	}
+	return n
+}
+
+// build turns the snapshot into the answer; it reads only the snapshot.
+func (s *diagSnapshot) build() DiagInfo {
+	out := DiagInfo{Waiting: s.waiting, OpenWindows: s.windows, Requests: make([]DiagRequest, 0, len(s.groups))}
+	for i := range s.groups {
+		grp := &s.groups[i]
+		dr := grp.first
+		dr.IDs, dr.Sectors = grp.ids, grp.sectors
+		dr.Reasons = groupAnswers(grp.answers, s.workers)
+		out.Requests = append(out.Requests, dr)
+	}
+	idx := make([]int, len(s.assignments))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return s.assignOrder[idx[a]].before(s.assignOrder[idx[b]]) })
+	out.Assignments = make([]DiagAssignment, len(idx))
+	for i, j := range idx {
+		out.Assignments[i] = s.assignments[j]
+	}
+	return out
+}
+
+// groupAnswers groups workers' answers by reason, most workers first, each with up to DiagExamples examples in
+// worker order and the first example's detail.
+func groupAnswers(ans []diagAnswer, ws []diagWorker) []DiagReasonGroup {
+	var out []DiagReasonGroup
+	idx := map[Reason]int{}
+	for j, a := range ans {
+		i, seen := idx[a.reason]
+		if !seen {
+			i = len(out)
+			idx[a.reason] = i
+			out = append(out, DiagReasonGroup{Reason: a.reason, Detail: a.detail})
+		}
+		g := &out[i]
+		g.Count++
+		if len(g.Workers) < DiagExamples {
+			g.Workers = append(g.Workers, ws[j].id)
+			g.Hostnames = append(g.Hostnames, ws[j].host)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
+	return out
+}
