@@ -6,52 +6,121 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/filecoin-project/go-state-types/abi"
+
+	"sealfleet/storiface"
+	"sealfleet/worker"
 )
 
-func TestCountPC1Runs(t *testing.T) {
-	// The format of a worker's log (slog's default handler), as in a real run.
-	line := func(sector string, layer int) string {
-		return "2026/11/23 21:06:31 INFO layer labelled component=sdr dir=/r/store/cache/" + sector +
-			".sealfleet-tmp layer=" + string(rune('0'+layer)) + " seconds=0.007 hasher_gathered=63\n"
+func TestAuditExecutions(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 21, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	sector := func(n int) abi.SectorID { return abi.SectorID{Miner: 1000, Number: abi.SectorNumber(n)} }
+	// ex fabricates an execution: sector n's task under WorkID wid, started at ms, in state st.
+	ex := func(n int, task storiface.TaskType, wid string, ms int, st worker.ExecState) worker.Execution {
+		e := worker.Execution{Call: storiface.NewCallID(sector(n)), WorkID: wid, Task: task, Sector: sector(n),
+			Started: at(ms), State: st}
+		if st == worker.ExecFinished || st == worker.ExecFailed {
+			e.Finished = at(ms + 500)
+		}
+		return e
 	}
-	// The kills happen 1 s (cuts a run logged just before) or 1 h (long after) after the runs at 21:06:31.
-	kill := killMarker + " " + time.Date(2026, 11, 23, 21, 6, 32, 0, time.Local).Format(time.RFC3339Nano) + "\n"
-	lateKill := killMarker + " " + time.Date(2026, 11, 23, 22, 6, 31, 0, time.Local).Format(time.RFC3339Nano) + "\n"
+	pc1, pc2 := storiface.TTPreCommit1, storiface.TTPreCommit2
+	fin, cut, failed := worker.ExecFinished, worker.ExecCut, worker.ExecFailed
+	kill := func(victim string, ms int) Kill { return Kill{Victim: victim, AfterMs: int64(ms), At: at(ms)} }
 	tests := []struct {
-		name    string
-		log     string
-		want    map[string]int
-		wantCut map[string]int
+		name     string
+		records  []workerRecord
+		kills    []Kill
+		fails    int // failures expected
+		reissued int
+		maxFin   int
+		cutN     int
 	}{
-		{"one run", line("s-t01000-1", 1) + line("s-t01000-1", 2), map[string]int{"s-t01000-1": 1}, map[string]int{}},
-		{"layer 1 only", line("s-t01000-1", 1), map[string]int{}, map[string]int{}},
-		{"twice in one lifetime", line("s-t01000-1", 2) + line("s-t01000-1", 2), map[string]int{"s-t01000-1": 2}, map[string]int{}},
-		{"run, kill, run again", line("s-t01000-1", 2) + kill + line("s-t01000-1", 2),
-			map[string]int{"s-t01000-1": 2}, map[string]int{"s-t01000-1": 1}},
-		{"run, kill much later, run again", line("s-t01000-1", 2) + lateKill + line("s-t01000-1", 2),
-			map[string]int{"s-t01000-1": 2}, map[string]int{}},
-		{"killed twice without runs", kill + kill + line("s-t01000-3", 2), map[string]int{"s-t01000-3": 1}, map[string]int{}},
-		{"text handler format", "time=x level=INFO msg=\"layer labelled\" component=sdr dir=/r/cache/s-t01000-5 layer=2\n",
-			map[string]int{"s-t01000-5": 1}, map[string]int{}},
-		{"two sectors", line("s-t01000-1", 2) + line("s-t01000-12", 2), map[string]int{"s-t01000-1": 1, "s-t01000-12": 1}, map[string]int{}},
+		{"each WorkID once", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin), ex(1, pc2, "pc2/a", 1000, fin)}},
+			{Name: "w2", Boots: 1, Execs: []worker.Execution{ex(2, pc1, "pc1/b", 0, fin)}},
+		}, nil, 0, 0, 1, 0},
+		{"cut by a kill, then finished elsewhere", []workerRecord{
+			{Name: "w1", Boots: 2, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, cut)}},
+			{Name: "w2", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 2000, fin)}},
+		}, []Kill{kill("w1", 1000)}, 0, 0, 1, 1},
+		{"one WorkID finished twice, no kill", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin)}},
+			{Name: "w2", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 3000, fin)}},
+		}, nil, 1, 0, 2, 0},
+		{"one WorkID finished twice in one worker, a worker kill between", []workerRecord{
+			{Name: "w1", Boots: 2, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin), ex(1, pc1, "pc1/a", 3000, fin)}},
+		}, []Kill{kill("w1", 2000)}, 1, 0, 2, 0},
+		{"manager killed just after the first call started: re-issued", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin)}},
+			{Name: "w2", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 4000, fin)}},
+		}, []Kill{kill("manager", 300)}, 0, 1, 2, 0},
+		{"manager killed long after the first call started", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin)}},
+			{Name: "w2", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 30000, fin)}},
+		}, []Kill{kill("manager", 20000)}, 1, 0, 2, 0},
+		{"failed, then finished", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, failed), ex(1, pc1, "pc1/a", 2000, fin)}},
+		}, nil, 0, 0, 1, 0},
+		{"a sector's PC1 under two WorkIDs, no kill between", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin), ex(1, pc1, "pc1/b", 2000, fin)}},
+		}, []Kill{kill("w2", 5000)}, 1, 0, 1, 0},
+		{"a sector's PC1 under two WorkIDs, a kill between", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin), ex(1, pc1, "pc1/b", 2000, fin)}},
+		}, []Kill{kill("w2", 1000)}, 0, 0, 1, 0},
+		{"fetches without a WorkID may repeat", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, storiface.TTFetch, "", 0, fin), ex(1, storiface.TTFetch, "", 100, fin)}},
+		}, nil, 0, 0, 0, 0},
+		{"a worker restarted more often than it was killed", []workerRecord{
+			{Name: "w1", Boots: 3, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin)}},
+		}, []Kill{kill("w1", 1000)}, 1, 0, 1, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			log := filepath.Join(t.TempDir(), "w.log")
-			if err := os.WriteFile(log, []byte(tc.log), 0o644); err != nil {
-				t.Fatal(err)
+			rep := newReport(1, 1)
+			auditExecutions(tc.records, tc.kills, &rep)
+			if len(rep.Failures) != tc.fails || len(rep.Reissued) != tc.reissued || rep.MaxFinishedPerWorkID != tc.maxFin ||
+				rep.CutExecutions != tc.cutN {
+				t.Fatalf("failures %q, reissued %q, max finished %d, cut %d; want %d, %d, %d, %d", rep.Failures,
+					rep.Reissued, rep.MaxFinishedPerWorkID, rep.CutExecutions, tc.fails, tc.reissued, tc.maxFin, tc.cutN)
 			}
-			got, cut := map[string]int{}, map[string]int{}
-			if err := countPC1Runs(log, got, cut); err != nil {
-				t.Fatal(err)
+			n := 0
+			for _, r := range tc.records {
+				n += len(r.Execs)
 			}
-			if !maps.Equal(got, tc.want) || !maps.Equal(cut, tc.wantCut) {
-				t.Fatalf("runs %v cut %v, want %v and %v", got, cut, tc.want, tc.wantCut)
+			if rep.Executions != n || rep.FinishedExecutions+rep.FailedExecutions+rep.CutExecutions+rep.RunningExecutions != n {
+				t.Fatalf("counts %+v do not add up to %d executions", rep, n)
 			}
 		})
+	}
+}
+
+func TestAuditCountsPerSectorTask(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 21, 0, 0, 0, time.UTC)
+	s1 := abi.SectorID{Miner: 1000, Number: 1}
+	e := func(task storiface.TaskType, wid string, st worker.ExecState, ms int) worker.Execution {
+		return worker.Execution{Call: storiface.NewCallID(s1), WorkID: wid, Task: task, Sector: s1,
+			Started: t0.Add(time.Duration(ms) * time.Millisecond), State: st}
+	}
+	rep := newReport(1, 1)
+	auditExecutions([]workerRecord{{Name: "w1", Boots: 2, Execs: []worker.Execution{
+		e(storiface.TTPreCommit1, "a", worker.ExecCut, 0), e(storiface.TTPreCommit1, "a", worker.ExecFinished, 2000),
+		e(storiface.TTPreCommit2, "b", worker.ExecFinished, 3000), e(storiface.TTFetch, "", worker.ExecRunning, 4000)}}},
+		[]Kill{{Victim: "w1", At: t0.Add(time.Second)}}, &rep)
+	wantFin := map[string]map[string]int{"s-t01000-1": {"PC1": 1, "PC2": 1}}
+	wantCut := map[string]map[string]int{"s-t01000-1": {"PC1": 1}}
+	if !reflect.DeepEqual(rep.FinishedBySectorTask, wantFin) || !reflect.DeepEqual(rep.CutBySectorTask, wantCut) {
+		t.Fatalf("finished %v cut %v; want %v and %v", rep.FinishedBySectorTask, rep.CutBySectorTask, wantFin, wantCut)
+	}
+	if rep.WorkIDs != 2 || !maps.Equal(rep.ExecutionsPerWorkID, map[string]int{"2": 1, "1": 1}) ||
+		!maps.Equal(rep.FinishedPerWorkID, map[string]int{"1": 2}) || rep.RunningExecutions != 1 || len(rep.Failures) != 0 {
+		t.Fatalf("report %+v", rep)
 	}
 }
 
@@ -124,7 +193,7 @@ func TestRunShort(t *testing.T) {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
 	t.Logf("seed %d: %+v", seed, rep)
-	if !rep.OK || rep.Proving != 6 || rep.ProofsVerified != 6 || len(rep.Kills) != 3 {
+	if !rep.OK || rep.Proving != 6 || rep.ProofsVerified != 6 || len(rep.Kills) != 3 || rep.Executions == 0 {
 		t.Fatalf("seed %d: %+v", seed, rep)
 	}
 }

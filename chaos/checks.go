@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -61,19 +58,12 @@ func (c *cluster) check(ctx context.Context, list []pipeline.SectorInfo, rep *Re
 		}
 		rep.ProofsVerified++
 	}
-	for _, name := range c.workerNames {
-		if err := countPC1Runs(c.procs[name].log, rep.PC1Runs, rep.PC1CutByKill); err != nil {
-			rep.Failures = append(rep.Failures, err.Error())
-		}
+	records, err := c.readExecutions(ctx)
+	if err != nil {
+		rep.Failures = append(rep.Failures, fmt.Sprintf("reading the execution records: %v", err))
+	} else {
+		auditExecutions(records, rep.Kills, rep)
 	}
-	for sector, n := range rep.PC1Runs {
-		if n-rep.PC1CutByKill[sector] > 1 {
-			rep.DoubleRuns = append(rep.DoubleRuns, sector)
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: PreCommit1 ran to the end %d times, %d of them in a worker killed afterwards",
-				sector, n, rep.PC1CutByKill[sector]))
-		}
-	}
-	sort.Strings(rep.DoubleRuns)
 	if err := c.checkReservations(ctx, rep); err != nil {
 		rep.Failures = append(rep.Failures, err.Error())
 	}
@@ -100,50 +90,6 @@ func verifyProof(s *pipeline.SectorInfo) error {
 	copy(pub.Seed[:], s.Seed)
 	if err := native.VerifyVanillaProof(s.Proof, pub); err != nil {
 		return fmt.Errorf("sector %d: proof does not verify: %w", s.Number, err)
-	}
-	return nil
-}
-
-// labelledRe matches the native sealer's log line for the last SDR layer (layer 2 of the 2KiB/8MiB/512MiB
-// sizes): the end of one PreCommit1 execution.
-// Both the default slog format (`INFO layer labelled component=sdr dir=…`) and the text handler's
-// (`msg="layer labelled" … dir=…`) match.
-// The line's time is captured when the default format gives it (group 1), the sector name always (group 2).
-var labelledRe = regexp.MustCompile(`(?m)^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)?.*layer labelled"? .*dir=\S*/(s-t0\d+-\d+)\S* layer=2\b`)
-
-// logTimeLayout is the time format of slog's default handler.
-const logTimeLayout = "2006/01/02 15:04:05"
-
-// cutWindow is how long before a kill an execution's last layer may have been logged for the kill to have cut it
-// off before its result was saved and returned (that takes milliseconds; log times have one-second resolution).
-const cutWindow = 3 * time.Second
-
-// countPC1Runs adds to runs, per sector name, the PreCommit1 executions in a worker log that reached their last
-// layer, and to cut those among them that a kill may have stopped before their result was saved: the ones logged
-// within cutWindow before the kill that ended their process. Each of those excuses one re-run, so a sector ran
-// twice for sure when runs − cut > 1: work recomputed because a restart (of the manager, or of a worker that had
-// already saved the result) lost track of a call.
-func countPC1Runs(log string, runs, cut map[string]int) error {
-	b, err := os.ReadFile(log)
-	if err != nil {
-		return fmt.Errorf("reading a worker log: %w", err)
-	}
-	lives := strings.Split(string(b), killMarker)
-	for i, life := range lives {
-		var killedAt time.Time
-		if i+1 < len(lives) { // ended by a kill: its time opens the next part
-			f := strings.Fields(lives[i+1])
-			if len(f) > 0 {
-				killedAt, _ = time.Parse(time.RFC3339Nano, f[0])
-			}
-		}
-		for _, m := range labelledRe.FindAllStringSubmatch(life, -1) {
-			runs[m[2]]++
-			at, err := time.ParseInLocation(logTimeLayout, m[1], time.Local)
-			if !killedAt.IsZero() && (err != nil || killedAt.Sub(at) < cutWindow) {
-				cut[m[2]]++
-			}
-		}
 	}
 	return nil
 }

@@ -36,26 +36,54 @@ type Config struct {
 
 // Kill is one injected fault.
 type Kill struct {
-	Victim  string `json:"victim"`  // "manager" or a worker name
-	AfterMs int64  `json:"afterMs"` // since the sectors were pledged
+	Victim  string    `json:"victim"`  // "manager" or a worker name
+	AfterMs int64     `json:"afterMs"` // since the sectors were pledged
+	At      time.Time `json:"-"`       // when the signal was sent
 }
 
 // Report is what a chaos run found. OK is true when every check passed.
+//
+// The execution counts come from the workers' execution records (see executions.go for the rules): Executions
+// counts every recorded execution of a call's work; FinishedExecutions those whose value was saved,
+// FailedExecutions those whose error was saved, CutExecutions those that started in a worker lifetime a kill
+// ended and never finished, RunningExecutions those still unfinished in the current lifetime.
 type Report struct {
-	Seed                uint64         `json:"seed"`
-	Sectors             int            `json:"sectors"`
-	Proving             int            `json:"proving"`
-	ProofsVerified      int            `json:"proofsVerified"`
-	Kills               []Kill         `json:"kills"`
-	PC1Runs             map[string]int `json:"pc1Runs"`      // per sector: PreCommit1 executions that reached the last layer
-	PC1CutByKill        map[string]int `json:"pc1CutByKill"` // per sector: such executions logged within 3 s before a kill of their worker
-	DoubleRuns          []string       `json:"doubleRuns"`   // sectors with pc1Runs − pc1CutByKill > 1
-	PathsChecked        int            `json:"pathsChecked"` // storage paths asked for reservations
-	LeakedReservedBytes int64          `json:"leakedReservedBytes"`
-	TempFiles           []string       `json:"tempFiles"`
-	Failures            []string       `json:"failures"`
-	Seconds             float64        `json:"seconds"`
-	OK                  bool           `json:"ok"`
+	Seed           uint64 `json:"seed"`
+	Sectors        int    `json:"sectors"`
+	Proving        int    `json:"proving"`
+	ProofsVerified int    `json:"proofsVerified"`
+	Kills          []Kill `json:"kills"`
+
+	Executions           int            `json:"executions"`
+	FinishedExecutions   int            `json:"finishedExecutions"`
+	FailedExecutions     int            `json:"failedExecutions"`
+	CutExecutions        int            `json:"cutExecutions"`
+	RunningExecutions    int            `json:"runningExecutions"`
+	WorkIDs              int            `json:"workIds"`              // distinct WorkIDs among the executions (fetches of prepare steps have none)
+	ExecutionsPerWorkID  map[string]int `json:"executionsPerWorkId"`  // executions of a WorkID (any state) → how many WorkIDs had that many
+	FinishedPerWorkID    map[string]int `json:"finishedPerWorkId"`    // finished executions of a WorkID → how many WorkIDs had that many
+	MaxFinishedPerWorkID int            `json:"maxFinishedPerWorkId"` // 1 when nothing ran twice
+	// FinishedBySectorTask and CutBySectorTask count finished and cut executions per sector name and task
+	// (short name: AP, PC1, PC2, C1, C2, FIN, GET, …).
+	FinishedBySectorTask map[string]map[string]int `json:"finishedBySectorTask"`
+	CutBySectorTask      map[string]map[string]int `json:"cutBySectorTask"`
+	RanTwice             []string                  `json:"ranTwice"` // broken at-most-once rules, one line each
+	Reissued             []string                  `json:"reissued"` // second runs excused: the manager was killed before it recorded the first call
+
+	PathsChecked        int      `json:"pathsChecked"` // storage paths asked for reservations
+	LeakedReservedBytes int64    `json:"leakedReservedBytes"`
+	TempFiles           []string `json:"tempFiles"`
+	Failures            []string `json:"failures"`
+	Seconds             float64  `json:"seconds"`
+	OK                  bool     `json:"ok"`
+}
+
+// newReport returns an empty report with every list and map allocated (so the JSON shows [] and {}).
+func newReport(seed uint64, sectors int) Report {
+	return Report{Seed: seed, Sectors: sectors, Kills: []Kill{}, ExecutionsPerWorkID: map[string]int{},
+		FinishedPerWorkID: map[string]int{}, FinishedBySectorTask: map[string]map[string]int{},
+		CutBySectorTask: map[string]map[string]int{}, RanTwice: []string{}, Reissued: []string{},
+		TempFiles: []string{}, Failures: []string{}}
 }
 
 func (c *Config) validate() error {
@@ -99,8 +127,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	start := time.Now()
-	rep := Report{Seed: cfg.Seed, Sectors: cfg.Sectors, PC1Runs: map[string]int{}, PC1CutByKill: map[string]int{}, Kills: []Kill{},
-		DoubleRuns: []string{}, TempFiles: []string{}, Failures: []string{}}
+	rep := newReport(cfg.Seed, cfg.Sectors)
 	c, err := startCluster(ctx, cfg)
 	if c != nil {
 		defer c.stop()
@@ -139,7 +166,8 @@ func (c *cluster) inject(ctx context.Context, cfg Config, rep *Report) error {
 		case <-time.After(wait):
 		}
 		p := c.procs[victim]
-		rep.Kills = append(rep.Kills, Kill{Victim: victim, AfterMs: time.Since(t0).Milliseconds()})
+		now := time.Now()
+		rep.Kills = append(rep.Kills, Kill{Victim: victim, AfterMs: now.Sub(t0).Milliseconds(), At: now})
 		cfg.Logger.Info("kill", "victim", victim)
 		if err := p.kill9(); err != nil {
 			return err

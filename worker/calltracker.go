@@ -32,6 +32,7 @@ type callRecord struct {
 	Result  []byte // JSON of the call's result value; nil for calls without one
 	Err     *storiface.CallError
 	Start   time.Time
+	Work    workKey // the manager's WorkID of the call's work ("" for untracked calls)
 }
 
 var callMigrations = []db.Migration{{
@@ -49,42 +50,98 @@ var callMigrations = []db.Migration{{
 		err_msg TEXT,
 		started_at BIGINT NOT NULL
 	)`,
-}}
+}, executionMigration}
 
 // callTracker persists a worker's calls so that a restarted worker returns finished results instead of
-// recomputing them, and reports unfinished calls as lost to a restart.
+// recomputing them, and reports unfinished calls as lost to a restart. It also keeps the execution record
+// (executions.go): one row per execution, kept after the acknowledgement.
 type callTracker struct {
-	db *db.DB
+	db   *db.DB
+	boot string // this worker lifetime, recorded in worker_boots
 }
 
-func newCallTracker(ctx context.Context, d *db.DB) (*callTracker, error) {
+// newCallTracker migrates the tracker's tables and records a new boot started at now.
+func newCallTracker(ctx context.Context, d *db.DB, now time.Time) (*callTracker, error) {
 	if err := d.Migrate(ctx, "worker_calls", callMigrations); err != nil {
 		return nil, fmt.Errorf("worker call tracker: %w", err)
 	}
-	return &callTracker{db: d}, nil
+	ct := &callTracker{db: d}
+	boot, err := ct.startBoot(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("worker call tracker: %w", err)
+	}
+	ct.boot = boot
+	return ct, nil
 }
 
-// onStart persists a call before its work starts.
+// onStart persists a call and its execution row, in one transaction, before its work starts.
 func (ct *callTracker) onStart(ctx context.Context, r callRecord) error {
-	_, err := ct.db.ExecContext(ctx, ct.db.Rebind(`INSERT INTO worker_calls
+	tx, err := ct.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recording start of call %s: %w", r.ID, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	_, err = tx.ExecContext(ctx, ct.db.Rebind(`INSERT INTO worker_calls
 		(call_id, miner, number, call_uuid, ret_type, task, state, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		r.ID.String(), int64(r.ID.Sector.Miner), int64(r.ID.Sector.Number), r.ID.ID.String(), string(r.RetType),
 		string(r.Task), int(callStarted), r.Start.UnixNano())
 	if err != nil {
 		return fmt.Errorf("recording start of call %s: %w", r.ID, err)
 	}
+	if err := ct.insertExecution(ctx, tx, r); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("recording start of call %s: %w", r.ID, err)
+	}
 	return nil
 }
 
-// onDone saves a call's result (or error) before it is returned.
-func (ct *callTracker) onDone(ctx context.Context, id storiface.CallID, result []byte, cerr *storiface.CallError) error {
+// onDone saves the result (or error) of a call whose work ran to its end, and marks its execution finished at
+// at, in one transaction, before the result is returned.
+func (ct *callTracker) onDone(ctx context.Context, id storiface.CallID, at time.Time, result []byte, cerr *storiface.CallError) error {
+	tx, err := ct.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("saving result of call %s: %w", id, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if err := ct.saveResult(ctx, tx, id, result, cerr); err != nil {
+		return err
+	}
+	if err := ct.finishExecution(ctx, tx, id, at, cerr); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("saving result of call %s: %w", id, err)
+	}
+	return nil
+}
+
+// onLost saves the error of a call whose work was cut short by a restart; its execution stays unfinished.
+func (ct *callTracker) onLost(ctx context.Context, id storiface.CallID, cerr *storiface.CallError) error {
+	tx, err := ct.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("saving result of call %s: %w", id, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // no-op after commit
+	if err := ct.saveResult(ctx, tx, id, nil, cerr); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("saving result of call %s: %w", id, err)
+	}
+	return nil
+}
+
+// saveResult moves a tracked call to callDone with its result inside tx.
+func (ct *callTracker) saveResult(ctx context.Context, tx *sql.Tx, id storiface.CallID, result []byte, cerr *storiface.CallError) error {
 	var code sql.NullInt64
 	var msg sql.NullString
 	if cerr != nil {
 		code = sql.NullInt64{Int64: int64(cerr.Code), Valid: true}
 		msg = sql.NullString{String: cerr.Message, Valid: true}
 	}
-	res, err := ct.db.ExecContext(ctx, ct.db.Rebind(`UPDATE worker_calls SET state = ?, result = ?, err_code = ?, err_msg = ?
+	res, err := tx.ExecContext(ctx, ct.db.Rebind(`UPDATE worker_calls SET state = ?, result = ?, err_code = ?, err_msg = ?
 		WHERE call_id = ?`), int(callDone), result, code, msg, id.String())
 	if err != nil {
 		return fmt.Errorf("saving result of call %s: %w", id, err)

@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*LocalWorker, error) {
 	if cfg.ReturnBackoffMax < cfg.ReturnBackoffMin {
 		cfg.ReturnBackoffMax = max(time.Minute, cfg.ReturnBackoffMin)
 	}
-	ct, err := newCallTracker(ctx, deps.DB)
+	ct, err := newCallTracker(ctx, deps.DB, cfg.Clock.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -73,13 +73,23 @@ var returnFuncs = map[ReturnType]returnFunc{
 // asyncCall persists a new call, starts work in the background and returns the call's ID at once. The work's
 // result is saved, then returned to the manager (retrying until acknowledged), then forgotten. The work runs in
 // a context that outlives the RPC request and ends when the call is aborted or the worker closes.
+//
+// wp gives the parameters of the manager's WorkID of the work (see newWorkKey); the key goes into the execution
+// record, which the call tracker writes with the call before the work starts and marks finished with the result.
 func asyncCall[T any](l *LocalWorker, ctx context.Context, sector storiface.SectorRef, rt ReturnType,
-	task storiface.TaskType, work func(ctx context.Context) (T, error)) (storiface.CallID, error) {
+	task storiface.TaskType, wp workParams, work func(ctx context.Context) (T, error)) (storiface.CallID, error) {
 	if l.ctx.Err() != nil {
 		return storiface.UndefCall, errors.New("worker is shutting down")
 	}
+	var key workKey
+	if !wp.untracked {
+		var err error
+		if key, err = newWorkKey(task, sector, wp.params...); err != nil {
+			return storiface.UndefCall, err
+		}
+	}
 	rec := callRecord{ID: storiface.NewCallID(sector.ID), RetType: rt, Task: task, State: callStarted,
-		Start: l.cfg.Clock.Now()}
+		Start: l.cfg.Clock.Now(), Work: key}
 	if err := l.ct.onStart(ctx, rec); err != nil {
 		return storiface.UndefCall, err
 	}
@@ -115,13 +125,26 @@ func asyncCall[T any](l *LocalWorker, ctx context.Context, sector storiface.Sect
 			}
 		}
 		// The tracker writes use a fresh context: a save must not be cut short by Close.
-		if err := l.ct.onDone(context.Background(), rec.ID, saved, cerr); err != nil {
+		if err := l.ct.onDone(context.Background(), rec.ID, l.cfg.Clock.Now(), saved, cerr); err != nil {
 			l.log.Error("saving call result", "call", rec.ID, "err", err)
 		}
 		l.returnResult(rec, saved, cerr)
 	}()
 	return rec.ID, nil
 }
+
+// workParams are the parameters the manager digests into a call's WorkID, after the sector and in the order of
+// the manager's op (manager/manager_sealing.go).
+type workParams struct {
+	untracked bool // the manager tracks the call by its call ID only (a prepare step's fetch): no WorkID
+	params    []any
+}
+
+// tracked names the WorkID parameters of a call.
+func tracked(params ...any) workParams { return workParams{params: params} }
+
+// untracked marks a call without a WorkID.
+var untracked = workParams{untracked: true}
 
 // toCallError keeps the code of a CallError and classifies any other error as unknown.
 func toCallError(err error) *storiface.CallError {
@@ -191,7 +214,8 @@ func (l *LocalWorker) recoverCalls(ctx context.Context) error {
 		if rec.State == callStarted {
 			rec.Err = storiface.Errf(storiface.ErrTempWorkerRestart, "worker restarted while running call %s", rec.ID)
 			rec.Result = nil
-			if err := l.ct.onDone(ctx, rec.ID, nil, rec.Err); err != nil {
+			// The execution stays unfinished: it was cut short, and the record says so.
+			if err := l.ct.onLost(ctx, rec.ID, rec.Err); err != nil {
 				return err
 			}
 		}

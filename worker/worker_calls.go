@@ -107,7 +107,7 @@ func withFiles[T any](l *LocalWorker, ctx context.Context, sector storiface.Sect
 
 // DataCid starts computing a piece commitment.
 func (l *LocalWorker) DataCid(ctx context.Context, size abi.UnpaddedPieceSize, data storiface.PieceData) (storiface.CallID, error) {
-	return asyncCall(l, ctx, storiface.NoSectorRef, RetDataCid, storiface.TTDataCid, func(ctx context.Context) (abi.PieceInfo, error) {
+	return asyncCall(l, ctx, storiface.NoSectorRef, RetDataCid, storiface.TTDataCid, tracked(size, data), func(ctx context.Context) (abi.PieceInfo, error) {
 		r, err := pieceReader(ctx, size, data)
 		if err != nil {
 			return abi.PieceInfo{}, err
@@ -124,7 +124,7 @@ func (l *LocalWorker) AddPiece(ctx context.Context, sector storiface.SectorRef, 
 	if len(existing) == 0 {
 		ex, alloc = storiface.FTNone, storiface.FTUnsealed
 	}
-	return asyncCall(l, ctx, sector, RetAddPiece, storiface.TTAddPiece, func(ctx context.Context) (abi.PieceInfo, error) {
+	return asyncCall(l, ctx, sector, RetAddPiece, storiface.TTAddPiece, tracked(existing, size, data), func(ctx context.Context) (abi.PieceInfo, error) {
 		return withFiles(l, ctx, sector, ex, alloc, func(p storiface.SectorPaths) (abi.PieceInfo, error) {
 			r, err := pieceReader(ctx, size, data)
 			if err != nil {
@@ -139,7 +139,7 @@ func (l *LocalWorker) AddPiece(ctx context.Context, sector storiface.SectorRef, 
 // SealPreCommit1 starts PreCommit1; leftovers of an earlier attempt (sealed, cache) are removed first.
 func (l *LocalWorker) SealPreCommit1(ctx context.Context, sector storiface.SectorRef, ticket abi.SealRandomness,
 	pieces []abi.PieceInfo) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetSealPreCommit1, storiface.TTPreCommit1, func(ctx context.Context) (storiface.PreCommit1Out, error) {
+	return asyncCall(l, ctx, sector, RetSealPreCommit1, storiface.TTPreCommit1, tracked(ticket, pieces), func(ctx context.Context) (storiface.PreCommit1Out, error) {
 		if err := l.deps.Store.Remove(ctx, sector.ID, storiface.FTSealed|storiface.FTCache, true, nil); err != nil {
 			return nil, fmt.Errorf("removing earlier sealed/cache of %s: %w", sector, err)
 		}
@@ -152,7 +152,7 @@ func (l *LocalWorker) SealPreCommit1(ctx context.Context, sector storiface.Secto
 
 // SealPreCommit2 starts PreCommit2.
 func (l *LocalWorker) SealPreCommit2(ctx context.Context, sector storiface.SectorRef, pc1o storiface.PreCommit1Out) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetSealPreCommit2, storiface.TTPreCommit2, func(ctx context.Context) (storiface.SectorCids, error) {
+	return asyncCall(l, ctx, sector, RetSealPreCommit2, storiface.TTPreCommit2, tracked(pc1o), func(ctx context.Context) (storiface.SectorCids, error) {
 		return withFiles(l, ctx, sector, storiface.FTSealed|storiface.FTCache, storiface.FTNone,
 			func(p storiface.SectorPaths) (storiface.SectorCids, error) {
 				return l.deps.Backend.SealPreCommit2(ctx, sector, p, pc1o)
@@ -163,7 +163,7 @@ func (l *LocalWorker) SealPreCommit2(ctx context.Context, sector storiface.Secto
 // SealCommit1 starts Commit1.
 func (l *LocalWorker) SealCommit1(ctx context.Context, sector storiface.SectorRef, ticket abi.SealRandomness,
 	seed abi.InteractiveSealRandomness, pieces []abi.PieceInfo, cids storiface.SectorCids) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetSealCommit1, storiface.TTCommit1, func(ctx context.Context) (storiface.Commit1Out, error) {
+	return asyncCall(l, ctx, sector, RetSealCommit1, storiface.TTCommit1, tracked(ticket, seed, pieces, cids), func(ctx context.Context) (storiface.Commit1Out, error) {
 		return withFiles(l, ctx, sector, storiface.FTSealed|storiface.FTCache, storiface.FTNone,
 			func(p storiface.SectorPaths) (storiface.Commit1Out, error) {
 				return l.deps.Backend.SealCommit1(ctx, sector, p, ticket, seed, pieces, cids)
@@ -173,14 +173,14 @@ func (l *LocalWorker) SealCommit1(ctx context.Context, sector storiface.SectorRe
 
 // SealCommit2 starts Commit2; it needs no sector files.
 func (l *LocalWorker) SealCommit2(ctx context.Context, sector storiface.SectorRef, c1o storiface.Commit1Out) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetSealCommit2, storiface.TTCommit2, func(ctx context.Context) (storiface.Proof, error) {
+	return asyncCall(l, ctx, sector, RetSealCommit2, storiface.TTCommit2, tracked(c1o), func(ctx context.Context) (storiface.Proof, error) {
 		return l.deps.Backend.SealCommit2(ctx, sector, c1o)
 	})
 }
 
 // FinalizeSector starts trimming the cache to what proving needs.
 func (l *LocalWorker) FinalizeSector(ctx context.Context, sector storiface.SectorRef) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetFinalizeSector, storiface.TTFinalize, func(ctx context.Context) (noResult, error) {
+	return asyncCall(l, ctx, sector, RetFinalizeSector, storiface.TTFinalize, tracked(), func(ctx context.Context) (noResult, error) {
 		return withFiles(l, ctx, sector, storiface.FTCache, storiface.FTNone, func(p storiface.SectorPaths) (noResult, error) {
 			return noResult{}, l.deps.Backend.FinalizeSector(ctx, sector, p)
 		})
@@ -189,7 +189,7 @@ func (l *LocalWorker) FinalizeSector(ctx context.Context, sector storiface.Secto
 
 // FinalizeUnsealed starts trimming the unsealed file to the keep ranges; see ReleaseUnsealed.
 func (l *LocalWorker) FinalizeUnsealed(ctx context.Context, sector storiface.SectorRef, keep []storiface.Range) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetFinalizeUnsealed, storiface.TTFinalizeUnsealed, func(ctx context.Context) (noResult, error) {
+	return asyncCall(l, ctx, sector, RetFinalizeUnsealed, storiface.TTFinalizeUnsealed, tracked("finalize", keep), func(ctx context.Context) (noResult, error) {
 		return noResult{}, l.releaseUnsealed(ctx, sector, keep)
 	})
 }
@@ -199,7 +199,7 @@ func (l *LocalWorker) FinalizeUnsealed(ctx context.Context, sector storiface.Sec
 // punched, the allocation trailer updated): the kept data reads back unchanged and the rest reports not
 // allocated. Bad keep ranges fail the call before anything is freed.
 func (l *LocalWorker) ReleaseUnsealed(ctx context.Context, sector storiface.SectorRef, keep []storiface.Range) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetReleaseUnsealed, storiface.TTFinalizeUnsealed, func(ctx context.Context) (noResult, error) {
+	return asyncCall(l, ctx, sector, RetReleaseUnsealed, storiface.TTFinalizeUnsealed, tracked("release", keep), func(ctx context.Context) (noResult, error) {
 		return noResult{}, l.releaseUnsealed(ctx, sector, keep)
 	})
 }
@@ -226,7 +226,7 @@ func (l *LocalWorker) releaseUnsealed(ctx context.Context, sector storiface.Sect
 
 // MoveStorage starts moving the types to a long-term storage path.
 func (l *LocalWorker) MoveStorage(ctx context.Context, sector storiface.SectorRef, types storiface.SectorFileType) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetMoveStorage, storiface.TTFetch, func(ctx context.Context) (noResult, error) {
+	return asyncCall(l, ctx, sector, RetMoveStorage, storiface.TTFetch, tracked("move", types), func(ctx context.Context) (noResult, error) {
 		if err := l.deps.Store.MoveStorage(ctx, sector, types); err != nil {
 			return noResult{}, fmt.Errorf("moving %s of %s to storage: %w", types, sector, err)
 		}
@@ -237,7 +237,7 @@ func (l *LocalWorker) MoveStorage(ctx context.Context, sector storiface.SectorRe
 // UnsealPiece starts decoding a range of the sealed file into the unsealed file (allocated if absent).
 func (l *LocalWorker) UnsealPiece(ctx context.Context, sector storiface.SectorRef, offset storiface.UnpaddedByteIndex,
 	size abi.UnpaddedPieceSize, ticket abi.SealRandomness, commD cid.Cid) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetUnsealPiece, storiface.TTUnseal, func(ctx context.Context) (noResult, error) {
+	return asyncCall(l, ctx, sector, RetUnsealPiece, storiface.TTUnseal, tracked(offset, size, ticket, commD), func(ctx context.Context) (noResult, error) {
 		have, err := l.deps.Index.StorageFindSector(ctx, sector.ID, storiface.FTUnsealed, 0, false)
 		if err != nil {
 			return noResult{}, fmt.Errorf("finding unsealed file of %s: %w", sector, err)
@@ -255,7 +255,7 @@ func (l *LocalWorker) UnsealPiece(ctx context.Context, sector storiface.SectorRe
 // Fetch starts bringing the types to a local path of kind ptype; at most ParallelFetchLimit fetches run at once.
 func (l *LocalWorker) Fetch(ctx context.Context, sector storiface.SectorRef, types storiface.SectorFileType,
 	ptype storiface.PathType, am storiface.AcquireMode) (storiface.CallID, error) {
-	return asyncCall(l, ctx, sector, RetFetch, storiface.TTFetch, func(ctx context.Context) (noResult, error) {
+	return asyncCall(l, ctx, sector, RetFetch, storiface.TTFetch, untracked, func(ctx context.Context) (noResult, error) {
 		if l.fetchSem != nil {
 			select {
 			case l.fetchSem <- struct{}{}:
