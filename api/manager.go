@@ -132,10 +132,19 @@ type Manager interface {
 	// WorkerConnect makes the manager dial back the worker API at url and add the worker to the scheduler.
 	// perm:admin
 	WorkerConnect(ctx context.Context, url string) error
-	// SchedDiag explains the scheduler's state: every waiting request with each worker's reason for not taking
-	// it, the open windows and the assignments.
+	// SchedDiag explains the scheduler's state: the waiting requests with the workers' reasons for not taking
+	// them grouped by reason (a count and a few example workers per reason), the open windows and the
+	// assignments. Requests that every worker answers alike (same task, proof type, priority, state and selector
+	// outcome) are one entry with Count and their first sched.DiagIDs IDs, so the answer grows with the kinds of
+	// waiting work, not with requests × workers; Waiting is the total. SchedDiagRequest gives one request's
+	// answer per worker.
 	// perm:read
 	SchedDiag(ctx context.Context) (sched.DiagInfo, error)
+	// SchedDiagRequest explains one queued or waiting request (an ID from SchedDiag's IDs): every worker's
+	// reason for not taking it (Rejections, sorted by hostname) and the same grouped by reason. An ID that is not
+	// waiting (unknown, started or finished) is an error wrapping sched.ErrUnknownRequest.
+	// perm:read
+	SchedDiagRequest(ctx context.Context, id uuid.UUID) (sched.DiagRequest, error)
 	// WorkerStats returns each worker's description and resource use, by worker ID.
 	// perm:read
 	WorkerStats(ctx context.Context) (map[uuid.UUID]sched.WorkerStats, error)

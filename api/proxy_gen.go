@@ -81,6 +81,7 @@ type ManagerMethods struct {
 	ReturnSealPreCommit2   func(context.Context, storiface.CallID, storiface.SectorCids, *storiface.CallError) error                                                                          `perm:"admin"`
 	ReturnUnsealPiece      func(context.Context, storiface.CallID, *storiface.CallError) error                                                                                                `perm:"admin"`
 	SchedDiag              func(context.Context) (sched.DiagInfo, error)                                                                                                                      `perm:"read"`
+	SchedDiagRequest       func(context.Context, uuid.UUID) (sched.DiagRequest, error)                                                                                                        `perm:"read"`
 	SealCommit1            func(context.Context, storiface.SectorRef, abi.SealRandomness, abi.InteractiveSealRandomness, []abi.PieceInfo, storiface.SectorCids) (storiface.Commit1Out, error) `perm:"admin"`
 	SealCommit2            func(context.Context, storiface.SectorRef, storiface.Commit1Out) (storiface.Proof, error)                                                                          `perm:"admin"`
 	SealPreCommit1         func(context.Context, storiface.SectorRef, abi.SealRandomness, []abi.PieceInfo) (storiface.PreCommit1Out, error)                                                   `perm:"admin"`
@@ -278,6 +279,14 @@ func (s *ManagerStruct) SchedDiag(p0 context.Context) (sched.DiagInfo, error) {
 		return *new(sched.DiagInfo), ErrNotSupported
 	}
 	return s.Internal.SchedDiag(p0)
+}
+
+// SchedDiagRequest calls Internal.SchedDiagRequest.
+func (s *ManagerStruct) SchedDiagRequest(p0 context.Context, p1 uuid.UUID) (sched.DiagRequest, error) {
+	if s.Internal.SchedDiagRequest == nil {
+		return *new(sched.DiagRequest), ErrNotSupported
+	}
+	return s.Internal.SchedDiagRequest(p0, p1)
 }
 
 // SealCommit1 calls Internal.SealCommit1.

@@ -85,6 +85,9 @@ type Scheduler interface {
 	RemoveWorker(ctx context.Context, id storiface.WorkerID) error
 	// Info returns the scheduler's diagnostics.
 	Info(ctx context.Context) (sched.DiagInfo, error)
+	// RequestInfo explains one waiting request with every worker's answer; it wraps sched.ErrUnknownRequest
+	// for an ID that is not waiting.
+	RequestInfo(ctx context.Context, id uuid.UUID) (sched.DiagRequest, error)
 	// WorkerStats returns each worker's resource use.
 	WorkerStats(ctx context.Context) map[storiface.WorkerID]sched.WorkerStats
 	// WorkerJobs returns each worker's assigned, preparing and running requests.

@@ -18,10 +18,31 @@ type jobLister interface {
 	Jobs(ctx context.Context) ([]storiface.WorkerJob, error)
 }
 
-// SchedDiag returns the scheduler's diagnostics.
+// SchedDiag returns the scheduler's diagnostics, alike waiting requests grouped (see sched.Core.Diag).
 func (m *Manager) SchedDiag(ctx context.Context) (sched.DiagInfo, error) {
 	return m.deps.Sched.Info(ctx)
 }
+
+// SchedDiagRequest returns one waiting request's diagnostics with every worker's answer. An ID that is not
+// waiting gives an error wrapping sched.ErrUnknownRequest (it crosses RPC as a bad-input error naming the ID).
+func (m *Manager) SchedDiagRequest(ctx context.Context, id uuid.UUID) (sched.DiagRequest, error) {
+	dr, err := m.deps.Sched.RequestInfo(ctx, id)
+	if errors.Is(err, sched.ErrUnknownRequest) {
+		return sched.DiagRequest{}, unknownRequestError{storiface.Errf(storiface.ErrBadInput,
+			"request ID %s: %v: unknown, started or finished (sched-diag lists the waiting requests)", id,
+			sched.ErrUnknownRequest)}
+	}
+	if err != nil {
+		return sched.DiagRequest{}, fmt.Errorf("explaining request %s: %w", id, err)
+	}
+	return dr, nil
+}
+
+// unknownRequestError is a bad-input CallError (its code crosses RPC) that also matches sched.ErrUnknownRequest.
+type unknownRequestError struct{ *storiface.CallError }
+
+// Unwrap returns the CallError and sched.ErrUnknownRequest.
+func (e unknownRequestError) Unwrap() []error { return []error{e.CallError, sched.ErrUnknownRequest} }
 
 // WorkerStats returns each worker's description and resource use.
 func (m *Manager) WorkerStats(ctx context.Context) (map[uuid.UUID]sched.WorkerStats, error) {

@@ -136,8 +136,9 @@ func (s *source) StoragePaths(ctx context.Context) ([]web.StoragePath, error) {
 	return out, nil
 }
 
-// Queue lists the scheduler's waiting requests, most urgent first, with the workers' reasons grouped by reason
-// (QueuedRequest gives one request's reason per worker).
+// Queue lists the scheduler's waiting requests, most urgent first, with the workers' reasons grouped by reason;
+// requests every worker answers alike are one entry with their Count (QueuedRequest gives one request's reason
+// per worker).
 func (s *source) Queue(ctx context.Context) ([]web.QueuedRequest, error) {
 	info, err := s.sched.Info(ctx)
 	if err != nil {
@@ -186,7 +187,7 @@ func (s *source) QueuedRequest(ctx context.Context, id string) (web.QueuedReques
 // webQueued converts r with its grouped reasons; a group's reason carries its first example's detail.
 func webQueued(r sched.DiagRequest) web.QueuedRequest {
 	q := web.QueuedRequest{ID: r.ID.String(), Task: r.Task.Short(), Sector: storiface.SectorName(r.Sector),
-		Priority: r.Priority, Queued: r.Added, Rejections: []web.Rejection{},
+		Priority: r.Priority, Queued: r.Added, Count: r.Count, Rejections: []web.Rejection{},
 		Reasons: make([]web.ReasonGroup, 0, len(r.Reasons))}
 	for _, g := range r.Reasons {
 		reason := string(g.Reason)

@@ -81,7 +81,8 @@ type DiagWindow struct {
 	Utilization float64 // of the window's budget
 }
 
-// DiagAssignment is one request assigned to a worker (waiting, preparing or running).
+// DiagAssignment is one request started on a worker (preparing, prepared or running). Requests waiting on a
+// worker are in DiagInfo.Requests (State "waiting", Worker set) and in their window's Tasks.
 type DiagAssignment struct {
 	ID       uuid.UUID
 	Sector   abi.SectorID
@@ -103,13 +104,14 @@ type DiagInfo struct {
 }
 
 // Diag explains the core's state: the queued or waiting requests with the workers' reasons grouped by reason,
-// every window and every assignment (in queue order). Requests that every worker answers alike are one entry with
-// a count and their first DiagIDs IDs: same task, proof type, prepare type and priority, same state (queued, or
-// waiting on the same worker, window and reservation), same rank against the workers' starvation reservations, and
-// a selector that accepts and rejects the same workers (one Keyed class, or for other selectors the same outcome
-// per worker; the detail shown is the first request's). Each worker is asked once per group, so the cost is
-// requests + groups × workers; DiagRequest gives one request's answer per worker. It is meant for operators,
-// not hot paths.
+// every window and every started request (Assignments, in queue order). Requests that every worker answers alike
+// are one entry with a count and their first DiagIDs IDs: same task, proof type, prepare type and priority, same
+// state (queued, or waiting on the same worker, window and reservation), same rank against the workers'
+// starvation reservations, and a selector that accepts and rejects the same workers (one Keyed class, or for
+// other selectors the same outcome per worker; the detail shown is the first request's). Each worker is asked
+// once per class of answers, so the cost is requests + classes × workers (plus one Filter per request and
+// eligible worker for selectors that are not Keyed); DiagRequest gives one request's answer per worker. It is
+// meant for operators, not hot paths.
 func (c *Core) Diag() DiagInfo {
 	return c.diagSnapshot().build()
 }
@@ -162,7 +164,7 @@ func (c *Core) diagRequest(r *Request, hs []*WorkerHandle) DiagRequest {
 		dr.Rejections = append(dr.Rejections, DiagRejection{Worker: h.ID, Hostname: h.Info.Hostname,
 			Reason: reason, Detail: detail})
 	}
-	dr.Reasons = groupAnswers(ans, ws)
+	dr.Reasons = groupAnswers(ans, nil, ws)
 	return dr
 }
 

@@ -37,13 +37,34 @@ type diagAnswer struct {
 }
 
 // diagGroup is one shape's requests as the snapshot holds them: its first request's fields, the count, the
-// first DiagIDs IDs and sectors, and every worker's answer for the first request.
+// first DiagIDs IDs and sectors, and every worker's answer for the first request: answers (shared by the groups
+// of one answer class, see answerClass) with patches applied.
 type diagGroup struct {
 	shape   diagShape
 	first   DiagRequest // without Reasons
 	ids     []uuid.UUID
 	sectors []abi.SectorID
-	answers []diagAnswer // per worker of diagSnapshot.workers
+	answers []diagAnswer // per worker of diagSnapshot.workers; shared, do not modify
+	patches []diagPatch
+}
+
+// diagPatch replaces one worker's answer in a group's shared answers.
+type diagPatch struct {
+	worker int
+	answer diagAnswer
+}
+
+// diagAnswers is the answers of an answer class and the worker whose answer in them is the class's first
+// request's own (it waits there), -1 if none.
+type diagAnswers struct {
+	answers []diagAnswer
+	own     int
+}
+
+// answerClass is the part of a shape every worker but the one a request waits on answers by: a request waiting
+// on worker X gets, from every other worker, the answer a queued request of the same class gets.
+func answerClass(sh diagShape) diagShape {
+	return diagShape{key: sh.key, sel: sh.sel, rank: sh.rank}
 }
 
 // diagWorker is a worker as the snapshot names it.
@@ -120,18 +141,10 @@ func (c *Core) diagSnapshot() *diagSnapshot {
 			wi++
 		}
 	}
-	for i := range s.groups {
-		rep := g.reps[i]
-		ans := make([]diagAnswer, len(hs))
-		for j, h := range hs {
-			reason, detail := c.explain(rep, h)
-			ans[j] = diagAnswer{reason: reason, detail: detail}
-		}
-		s.groups[i].answers = ans
-	}
+	g.answer(s)
 	c.diagWindows(s)
 	for _, r := range c.reqs {
-		if r.worker != nil {
+		if r.worker != nil && r.state != StateWaiting {
 			s.assignments = append(s.assignments, DiagAssignment{ID: r.ID, Sector: r.Sector.ID, Task: r.Task,
 				Worker: r.worker.ID, Hostname: r.worker.Info.Hostname, State: r.state.String(), Window: r.window,
 				Started: r.started})
@@ -139,6 +152,35 @@ func (c *Core) diagSnapshot() *diagSnapshot {
 		}
 	}
 	return s
+}
+
+// answer fills each group's answers: every worker is asked once per answer class, then each group waiting on a
+// worker gets that worker's answer (and, when the class's answers came from a request waiting elsewhere, that
+// other worker's answer) from its own first request.
+func (g *diagGrouper) answer(s *diagSnapshot) {
+	classes := map[diagShape]diagAnswers{}
+	ask := func(r *Request, w int) diagAnswer {
+		reason, detail := g.c.explain(r, g.hs[w])
+		return diagAnswer{reason: reason, detail: detail}
+	}
+	for i := range s.groups {
+		grp, rep := &s.groups[i], g.reps[i]
+		cls, ok := classes[answerClass(grp.shape)]
+		if !ok {
+			cls = diagAnswers{answers: make([]diagAnswer, len(g.hs)), own: grp.shape.worker}
+			for j := range g.hs {
+				cls.answers[j] = ask(rep, j)
+			}
+			classes[answerClass(grp.shape)] = cls
+		}
+		grp.answers = cls.answers
+		if cls.own >= 0 && cls.own != grp.shape.worker {
+			grp.patches = append(grp.patches, diagPatch{worker: cls.own, answer: ask(rep, cls.own)})
+		}
+		if w := grp.shape.worker; w >= 0 && w != cls.own {
+			grp.patches = append(grp.patches, diagPatch{worker: w, answer: ask(rep, w)})
+		}
+	}
 }
 
 // diagWaiting returns the requests waiting on workers (in windows or holding a reservation) and the reservation
@@ -269,7 +311,7 @@ func (s *diagSnapshot) build() DiagInfo {
 		grp := &s.groups[i]
 		dr := grp.first
 		dr.IDs, dr.Sectors = grp.ids, grp.sectors
-		dr.Reasons = groupAnswers(grp.answers, s.workers)
+		dr.Reasons = groupAnswers(grp.answers, grp.patches, s.workers)
 		out.Requests = append(out.Requests, dr)
 	}
 	idx := make([]int, len(s.assignments))
@@ -284,12 +326,17 @@ func (s *diagSnapshot) build() DiagInfo {
 	return out
 }
 
-// groupAnswers groups workers' answers by reason, most workers first, each with up to DiagExamples examples in
-// worker order and the first example's detail.
-func groupAnswers(ans []diagAnswer, ws []diagWorker) []DiagReasonGroup {
+// groupAnswers groups workers' answers (ans with patches applied) by reason, most workers first, each with up to
+// DiagExamples examples in worker order and the first example's detail.
+func groupAnswers(ans []diagAnswer, patches []diagPatch, ws []diagWorker) []DiagReasonGroup {
 	var out []DiagReasonGroup
 	idx := map[Reason]int{}
 	for j, a := range ans {
+		for _, p := range patches {
+			if p.worker == j {
+				a = p.answer
+			}
+		}
 		i, seen := idx[a.reason]
 		if !seen {
 			i = len(out)

@@ -40,9 +40,11 @@ type TaskCount struct {
 	Count int    `json:"count"`
 }
 
-// QueueSummary is the queue length, per task type, and the age of the oldest request.
+// QueueSummary is the queue length (requests, also per task type), the age of the oldest request and how many
+// rows the queue view pages through (fewer than Total when the source merges alike requests).
 type QueueSummary struct {
 	Total      int         `json:"total"`
+	Rows       int         `json:"rows"`
 	ByTask     []TaskCount `json:"byTask"`
 	OldestWait float64     `json:"oldestWaitSec"`
 }
@@ -118,10 +120,12 @@ func sortedCounts(m map[string]int) []TaskCount {
 }
 
 func summarizeQueue(q []QueuedRequest, now time.Time) QueueSummary {
-	qs := QueueSummary{Total: len(q)}
+	qs := QueueSummary{Rows: len(q)}
 	by := map[string]int{}
 	for _, r := range q {
-		by[r.Task]++
+		n := max(1, r.Count)
+		qs.Total += n
+		by[r.Task] += n
 		qs.OldestWait = max(qs.OldestWait, now.Sub(r.Queued).Seconds())
 	}
 	qs.ByTask = sortedCounts(by)

@@ -71,3 +71,55 @@ func TestAPI_QueueGroupedSource(t *testing.T) {
 		t.Run(tc.name, tc.run)
 	}
 }
+
+// mergedSource merges the queue's requests by task type, as a source that groups alike requests does: one entry
+// per task with Count.
+type mergedSource struct {
+	*webtest.MemSource
+}
+
+func (g mergedSource) Queue(ctx context.Context) ([]web.QueuedRequest, error) {
+	q, err := g.MemSource.Queue(ctx)
+	var out []web.QueuedRequest
+	at := map[string]int{}
+	for _, r := range q {
+		if i, ok := at[r.Task]; ok {
+			out[i].Count++
+			continue
+		}
+		at[r.Task] = len(out)
+		r.Count = 1
+		out = append(out, r)
+	}
+	return out, err
+}
+
+func TestAPI_QueueMergedSource(t *testing.T) {
+	f := newFixtureWith(t, webtest.Demo{Workers: 30, Sectors: 300, Seed: 1},
+		func(m *webtest.MemSource) web.Source { return mergedSource{m} })
+	c := f.client(t)
+	f.login(t, c, readToken)
+	all, err := f.src.Queue(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, _ := mergedSource{f.src}.Queue(context.Background())
+	if len(merged) >= len(all) {
+		t.Fatalf("demo queue of %d requests merges into %d entries: the test merges nothing", len(all), len(merged))
+	}
+	var q web.QueueView
+	getJSON(t, c, f.http.URL+"/api/queue?limit=200", &q)
+	rows := 0
+	for _, r := range q.Requests {
+		rows += r.Count
+	}
+	byTask := 0
+	for _, tc := range q.Summary.ByTask {
+		byTask += tc.Count
+	}
+	if q.Summary.Total != len(all) || q.Summary.Rows != len(merged) || len(q.Requests) != len(merged) ||
+		rows != len(all) || byTask != len(all) {
+		t.Fatalf("summary %+v with %d rows counting %d; want total %d (also by task), %d rows", q.Summary,
+			len(q.Requests), rows, len(all), len(merged))
+	}
+}

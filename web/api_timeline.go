@@ -123,6 +123,7 @@ type QueueRow struct {
 	Sector   string        `json:"sector"`
 	Priority int           `json:"priority"`
 	Queued   time.Time     `json:"queued"`
+	Count    int           `json:"count"` // requests the row stands for (see QueuedRequest.Count)
 	WaitSec  float64       `json:"waitSec"`
 	Reasons  []ReasonGroup `json:"reasons"`
 }
@@ -154,7 +155,7 @@ func (s *Server) queue(r *http.Request) (any, error) {
 	for _, req := range page(q, offset, limit) {
 		v.Requests = append(v.Requests, QueueRow{
 			ID: req.ID, Task: req.Task, Sector: req.Sector, Priority: req.Priority, Queued: req.Queued,
-			WaitSec: now.Sub(req.Queued).Seconds(), Reasons: reasonsOf(req),
+			Count: max(1, req.Count), WaitSec: now.Sub(req.Queued).Seconds(), Reasons: reasonsOf(req),
 		})
 	}
 	return v, nil
@@ -230,5 +231,6 @@ func (s *Server) queueRequestView(req QueuedRequest) QueueRequestView {
 		reasons = req.Reasons
 	}
 	return QueueRequestView{QueueRow: QueueRow{ID: req.ID, Task: req.Task, Sector: req.Sector, Priority: req.Priority,
-		Queued: req.Queued, WaitSec: s.now().Sub(req.Queued).Seconds(), Reasons: reasons}, Rejections: rej}
+		Queued: req.Queued, Count: max(1, req.Count), WaitSec: s.now().Sub(req.Queued).Seconds(), Reasons: reasons},
+		Rejections: rej}
 }

@@ -142,12 +142,16 @@ type StoragePath struct {
 
 // QueuedRequest is a request waiting in the scheduler queue. A source gives either each worker's Rejections or,
 // for large fleets, the rejections already grouped in Reasons (then Rejections may be empty; see RequestSource).
+// A source may also merge requests that every worker answers alike into one QueuedRequest standing for Count of
+// them (ID, Sector and Queued are then the first's).
 type QueuedRequest struct {
-	ID         string        `json:"id"`
-	Task       string        `json:"task"`
-	Sector     string        `json:"sector"`
-	Priority   int           `json:"priority"`
-	Queued     time.Time     `json:"queued"`
+	ID       string    `json:"id"`
+	Task     string    `json:"task"`
+	Sector   string    `json:"sector"`
+	Priority int       `json:"priority"`
+	Queued   time.Time `json:"queued"`
+	// Count is how many requests this entry stands for; 0 means 1.
+	Count      int           `json:"count,omitempty"`
 	Rejections []Rejection   `json:"rejections"`
 	Reasons    []ReasonGroup `json:"reasons,omitempty"`
 }

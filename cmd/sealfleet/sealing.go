@@ -40,13 +40,6 @@ var sealingWorkersCmd = &cli.Command{
 	Action: managerQueryAction(api.Manager.WorkerStats, renderWorkers),
 }
 
-var sealingSchedDiagCmd = &cli.Command{
-	Name:   "sched-diag",
-	Usage:  "explain the scheduler: each waiting request and why each worker did not take it",
-	Flags:  []cli.Flag{sealingJSONFlag},
-	Action: managerQueryAction(api.Manager.SchedDiag, renderSchedDiag),
-}
-
 var sealingAbortCmd = &cli.Command{
 	Name:      "abort",
 	Usage:     "abort a running call (its operation fails with an aborted error; the worker cancels it)",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func TestRenderSchedDiag(t *testing.T) {
 	if err := renderSchedDiag(&b, d); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Waiting requests: 1", "33333333 PC1 sector 9 prio 0 queued for 1m30s",
+	for _, want := range []string{"Waiting requests: 1", "33333333-3333-3333-3333-333333333333 PC1 sector 9 prio 0 queued for 1m30s\n",
 		"gpu1         task-unsupported", "box1         no-capacity: now: not enough physical memory", "50%"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
@@ -110,5 +111,33 @@ func TestRenderSchedDiag(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("grouped: missing %q in:\n%s", want, b.String())
 		}
+	}
+	for _, tc := range []struct {
+		name    string
+		count   int
+		sectors int
+		want    string
+	}{
+		{"all sectors listed", 3, 3, "queued for 1m30s (×3; also sectors 10, 11)\n"},
+		{"IDs capped", 25, 20, "(×25; also sectors 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, " +
+			"26, 27, 28, +5 more)\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := d
+			g.Waiting = tc.count
+			g.Requests = []sched.DiagRequest{d.Requests[0]}
+			g.Requests[0].Count = tc.count
+			for i := range tc.sectors {
+				g.Requests[0].Sectors = append(g.Requests[0].Sectors, abi.SectorID{Miner: 1000, Number: abi.SectorNumber(9 + i)})
+			}
+			var b bytes.Buffer
+			if err := renderSchedDiag(&b, g); err != nil {
+				t.Fatal(err)
+			}
+			head := fmt.Sprintf("Waiting requests: %d in 1 group(s)", tc.count)
+			if !strings.Contains(b.String(), tc.want) || !strings.Contains(b.String(), head) {
+				t.Errorf("missing %q or %q in:\n%s", head, tc.want, b.String())
+			}
+		})
 	}
 }

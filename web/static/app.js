@@ -420,12 +420,12 @@
   function renderQueue() {
     const d = S.qu.data;
     if (!d) return;
-    pager($('#qu-pager'), S.qu, d.summary.total, loadQueue);
+    pager($('#qu-pager'), S.qu, d.summary.rows ?? d.summary.total, loadQueue);
     clear($('#qu-summary'), d.summary.byTask.map((c) => { const i = h('i'); i.style.background = taskColor(c.task); return h('span', { class: 'chip' }, i, c.task, h('b', { text: num(c.count) })); }));
     const reason = (g) => h('div', { class: 'reason', title: g.workers.join(', ') + (g.count > g.workers.length ? ', …' : '') },
       h('b', { text: num(g.count) + ' ×' }), ' ', g.reason, h('span', { text: ' — ' + g.workers.slice(0, 3).join(', ') + (g.count > 3 ? ', …' : '') }));
     clear($('#qu-table tbody'), d.requests.length ? d.requests.map((r) => h('tr', { data: { id: r.id } },
-      h('td', null, tagEl(r.task)), h('td', { class: 'mono', text: r.sector }),
+      h('td', null, tagEl(r.task)), h('td', { class: 'mono', text: r.count > 1 ? `${r.sector} + ${num(r.count - 1)} alike` : r.sector }),
       h('td', { class: 'num waited', data: { queued: ms(r.queued) }, text: dur((now() - ms(r.queued)) / 1000) }),
       h('td', null, h('div', { class: 'reasons' }, r.reasons.slice(0, 3).map(reason),
         r.reasons.length > 3 ? h('details', null, h('summary', { text: `${r.reasons.length - 3} more reasons` }), r.reasons.slice(3).map(reason)) : null,
