@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/urfave/cli/v2"
 
-	"sealfleet/api"
 	"sealfleet/sched"
 )
 
@@ -27,27 +25,39 @@ var sealingSchedDiagCmd = &cli.Command{
 		if cctx.NArg() != 0 {
 			return fmt.Errorf("sched-diag: takes no arguments (one request: --request ID), got %d", cctx.NArg())
 		}
-		if !cctx.IsSet(sealingSchedDiagRequestFlag.Name) {
-			return managerQueryAction(api.Manager.SchedDiag, renderSchedDiag)(cctx)
-		}
-		id, err := uuid.Parse(cctx.String(sealingSchedDiagRequestFlag.Name))
-		if err != nil {
-			return fmt.Errorf("--request %q: want a request UUID as sched-diag lists it: %w",
-				cctx.String(sealingSchedDiagRequestFlag.Name), err)
+		var id uuid.UUID
+		one := cctx.IsSet(sealingSchedDiagRequestFlag.Name)
+		if one {
+			var err error
+			if id, err = uuid.Parse(cctx.String(sealingSchedDiagRequestFlag.Name)); err != nil {
+				return fmt.Errorf("--request %q: want a request UUID as sched-diag lists it: %w",
+					cctx.String(sealingSchedDiagRequestFlag.Name), err)
+			}
 		}
 		m, closer, err := dialManager(cctx)
 		if err != nil {
 			return err
 		}
 		defer closer()
+		w := cctx.App.Writer
+		if !one {
+			d, err := m.SchedDiag(cctx.Context)
+			if err != nil {
+				return err
+			}
+			if cctx.Bool("json") {
+				return printJSON(w, d)
+			}
+			return renderSchedDiag(w, d)
+		}
 		dr, err := m.SchedDiagRequest(cctx.Context, id)
 		if err != nil {
 			return fmt.Errorf("explaining request %s: %w", id, err)
 		}
 		if cctx.Bool("json") {
-			return printJSON(os.Stdout, dr)
+			return printJSON(w, dr)
 		}
-		return renderSchedDiagRequest(os.Stdout, dr)
+		return renderSchedDiagRequest(w, dr)
 	},
 }
 
