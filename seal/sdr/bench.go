@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // PC1BenchResult is what BenchPC1 measured. JSON keys are those of `sealfleet bench pc1 --json`.
@@ -59,31 +58,29 @@ func ShaNsPerNode(iters int) (wallNs, cpuNs float64) {
 	if !haveLabelKernel {
 		return ShaStdlibNsPerNode(iters)
 	}
-	var prefix [prefixLen]byte
-	var parents [TotalParents]uint32 // all parents are node 0: the previous digest
-	buf := make([]byte, NodeSize)
-	p := unsafe.SliceData(buf)
-	return timeChain(iters, func() { labelOne(&prefix, &parents, p) })
+	var buf [NodeSize]byte
+	return timePerIter(iters, func() { shaChainKernel(&buf, iters) })
 }
 
 // ShaStdlibNsPerNode is ShaNsPerNode with crypto/sha256 over the assembled 1248-byte message.
 func ShaStdlibNsPerNode(iters int) (wallNs, cpuNs float64) {
 	var msg [msgLen]byte
-	return timeChain(iters, func() {
-		h := sha256.Sum256(msg[:])
-		copy(msg[prefixLen:], h[:])
+	return timePerIter(iters, func() {
+		for i := 0; i < iters; i++ {
+			h := sha256.Sum256(msg[:])
+			copy(msg[prefixLen:], h[:])
+		}
 	})
 }
 
-// timeChain runs step iters times on a locked thread and returns wall and thread-CPU nanoseconds per step.
-func timeChain(iters int, step func()) (wallNs, cpuNs float64) {
+// timePerIter runs f (iters iterations of something) on a locked thread and returns wall and thread-CPU
+// nanoseconds per iteration.
+func timePerIter(iters int, f func()) (wallNs, cpuNs float64) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cpu := threadCPU()
 	start := time.Now()
-	for i := 0; i < iters; i++ {
-		step()
-	}
+	f()
 	wall := time.Since(start)
 	return float64(wall.Nanoseconds()) / float64(iters), float64((threadCPU() - cpu).Nanoseconds()) / float64(iters)
 }

@@ -5,7 +5,6 @@
 package sdr
 
 import (
-	"encoding/binary"
 	"unsafe"
 
 	"sealfleet/seal/internal/shani"
@@ -22,35 +21,49 @@ type labelConsts struct {
 var labelTable = &labelConsts{iv: shani.StateIV(), k: shani.K, flip: shani.ByteSwapMask,
 	tail: [8]uint32{0x80000000, 0, 0, 0, 0, 0, 0, msgLen * 8}}
 
+// labelJob is a range of nodes for the kernels; the offsets are fixed in internal/genlabel.
+type labelJob struct {
+	cur, prev *byte        // 0, 8: layer buffers, NodeSize bytes per node
+	parents   *uint32      // 16: the parents cache, TotalParents indices per node
+	lo, hi    uint64       // 24, 32: the nodes to label
+	last      uint64       // 40: the last node of the layer (prefetching stops there)
+	consts    *labelConsts // 48
+	replicaID [32]byte     // 56
+	layer     uint32       // 88
+}
+
 // haveLabelKernel is set when the CPU runs the SHA-NI label kernels.
 var haveLabelKernel = shani.Available
 
 //go:noescape
-func labelSHANI14(out *byte, prefix *[prefixLen]byte, parents, ahead *[TotalParents]uint32, cur, prev *byte, c *labelConsts)
+func labelSHANI14(job *labelJob)
 
 //go:noescape
-func labelSHANI6(out *byte, prefix *[prefixLen]byte, parents, ahead *[TotalParents]uint32, cur *byte, c *labelConsts)
+func labelSHANI6(job *labelJob)
 
-// labelRangeKernel labels nodes [lo, hi) of a layer with the SHA-NI kernels, prefetching the parents' labels of
-// the node prefetchDistance ahead. prefix holds the layer's message prefix; its node field is overwritten.
-func labelRangeKernel(prefix *[prefixLen]byte, pc *ParentsCache, cur, prev []byte, degree int, lo, hi uint64) {
-	last := uint64(len(cur)/NodeSize) - 1
-	curp := unsafe.SliceData(cur)
-	for v := lo; v < hi; v++ {
-		binary.BigEndian.PutUint64(prefix[36:44], v)
-		parents := (*[TotalParents]uint32)(pc.Parents(v))
-		ahead := (*[TotalParents]uint32)(pc.Parents(min(v+prefetchDistance, last)))
-		out := &cur[v*NodeSize]
-		if degree == BaseDegree {
-			labelSHANI6(out, prefix, parents, ahead, curp, labelTable)
-		} else {
-			labelSHANI14(out, prefix, parents, ahead, curp, unsafe.SliceData(prev), labelTable)
-		}
+//go:noescape
+func shaChainSHANI(job *labelJob, n int)
+
+// labelRangeKernel labels nodes [lo, hi) (lo ≥ 1) of layer with the SHA-NI kernels. Every parent index in the
+// cache must be below the layer's node count (the cache is digest-checked when opened).
+func labelRangeKernel(replicaID *[32]byte, layer int, pc *ParentsCache, cur, prev []byte, lo, hi uint64) {
+	if lo >= hi {
+		return
+	}
+	_ = cur[hi*NodeSize-1]
+	_ = pc.parents[hi*TotalParents-1]
+	job := labelJob{cur: unsafe.SliceData(cur), prev: unsafe.SliceData(prev),
+		parents: unsafe.SliceData(pc.parents), lo: lo, hi: hi, last: uint64(len(cur)/NodeSize) - 1,
+		consts: labelTable, replicaID: *replicaID, layer: uint32(layer)}
+	if layerDegree(layer) == BaseDegree {
+		labelSHANI6(&job)
+	} else {
+		labelSHANI14(&job)
 	}
 }
 
-// labelOne hashes one layer-2 label whose parents are given by index into buf and stores it at buf[0:32]
-// (the SHA-256 floor measurement chains through it).
-func labelOne(prefix *[prefixLen]byte, parents *[TotalParents]uint32, buf *byte) {
-	labelSHANI14(buf, prefix, parents, parents, buf, buf, labelTable)
+// shaChainKernel runs n chained label hashes with the kernels' instruction sequence (see ShaNsPerNode).
+func shaChainKernel(buf *[NodeSize]byte, n int) {
+	job := labelJob{cur: &buf[0], consts: labelTable, layer: 2}
+	shaChainSHANI(&job, n)
 }

@@ -6,11 +6,11 @@ package sdr
 const haveLabelKernel = false
 
 // labelRangeKernel is never called where haveLabelKernel is false.
-func labelRangeKernel(prefix *[prefixLen]byte, pc *ParentsCache, cur, prev []byte, degree int, lo, hi uint64) {
+func labelRangeKernel(replicaID *[32]byte, layer int, pc *ParentsCache, cur, prev []byte, lo, hi uint64) {
 	panic("sdr: SHA-NI label kernel unavailable")
 }
 
-// labelOne is never called where haveLabelKernel is false.
-func labelOne(prefix *[prefixLen]byte, parents *[TotalParents]uint32, buf *byte) {
+// shaChainKernel is never called where haveLabelKernel is false.
+func shaChainKernel(buf *[NodeSize]byte, n int) {
 	panic("sdr: SHA-NI label kernel unavailable")
 }

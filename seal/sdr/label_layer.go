@@ -9,9 +9,8 @@ import (
 	"unsafe"
 )
 
-// prefetchDistance is how many nodes ahead of the one being hashed the labeler prefetches parents' labels. A
-// label takes about a microsecond to hash; a few nodes ahead covers a main-memory round trip many times over,
-// while the prefetched lines (14 per node) stay well within the first-level cache until used.
+// prefetchDistance is how many nodes ahead of the one being hashed labelRangeGeneric prefetches parents'
+// labels; the SHA-NI kernels use the same distance (internal/genlabel).
 const prefetchDistance = 8
 
 // layerStats describes one layer's run.
@@ -26,8 +25,9 @@ type layerStats struct {
 //
 // The labels of a layer form one sequential chain (each node's base parents include its predecessor), so one
 // thread hashes. It reads each node's parent indices from the memory-mapped parents cache, prefetches the
-// labels of the node prefetchDistance ahead, and with SHA-NI (label_amd64.s) hashes the 20 blocks of the label
-// message straight from the parents' labels, so no message is assembled and nothing is copied. The other core
+// labels of the node prefetchDistance ahead, and with SHA-NI (label_amd64.s, one call per chunk of nodes)
+// hashes the 20 blocks of the label message straight from the parents' labels, so no message is assembled and
+// nothing is copied. The other core
 // writes completed chunks of the layer to its file meanwhile. An earlier design in which a second thread
 // gathered each message into a ring for the hashing thread cost 13–36 % over bare SHA-256: the hasher paid
 // for moving 1248 bytes per node from the other core's cache (see docs/bench/pc1.md). The hot loop allocates
@@ -36,7 +36,7 @@ func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 	out *layerWriter) (layerStats, error) {
 	var prefix [prefixLen]byte
 	writePrefix(prefix[:], &replicaID, layer, 0)
-	h := sha256.Sum256(prefix[:])
+	h := sha256.Sum256(prefix[:]) // node 0 has no parents: its label is the hash of the prefix alone
 	h[31] &= 0x3f
 	copy(cur[0:NodeSize], h[:])
 
@@ -47,16 +47,16 @@ func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cpu := threadCPU()
-	n, degree := cfg.Nodes, layerDegree(layer)
+	n := cfg.Nodes
 	for c := uint64(0); c*chunk < n; c++ {
 		if err := ctx.Err(); err != nil {
 			return layerStats{hasherCPU: threadCPU() - cpu}, err
 		}
 		lo, hi := max(c*chunk, 1), min((c+1)*chunk, n)
 		if haveLabelKernel {
-			labelRangeKernel(&prefix, pc, cur, prev, degree, lo, hi)
+			labelRangeKernel(&replicaID, layer, pc, cur, prev, lo, hi)
 		} else {
-			labelRangeGeneric(&prefix, pc, cur, prev, degree, lo, hi)
+			labelRangeGeneric(&replicaID, layer, pc, cur, prev, lo, hi)
 		}
 		if out != nil {
 			out.chunkDone(c)
@@ -65,11 +65,13 @@ func labelLayer(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 	return layerStats{hasherCPU: threadCPU() - cpu}, nil
 }
 
-// labelRangeGeneric labels nodes [lo, hi) of a layer without the SHA-NI kernels: each message is assembled in a
-// buffer (copyLabels, SSE2 assembly on amd64) and hashed with crypto/sha256, with the same prefetching.
-func labelRangeGeneric(prefix *[prefixLen]byte, pc *ParentsCache, cur, prev []byte, degree int, lo, hi uint64) {
+// labelRangeGeneric labels nodes [lo, hi) (lo ≥ 1) of layer without the SHA-NI kernels: each message is
+// assembled in a buffer (copyLabels, SSE2 assembly on amd64) and hashed with crypto/sha256, with the same
+// prefetching as the kernels.
+func labelRangeGeneric(replicaID *[32]byte, layer int, pc *ParentsCache, cur, prev []byte, lo, hi uint64) {
 	var msg [msgLen]byte
-	copy(msg[:prefixLen], prefix[:])
+	writePrefix(msg[:prefixLen], replicaID, layer, 0)
+	degree := layerDegree(layer)
 	body := (*[labelRepeats][NodeSize]byte)(unsafe.Pointer(&msg[prefixLen]))
 	last := uint64(len(cur)/NodeSize) - 1
 	curp, prevp := unsafe.SliceData(cur), unsafe.SliceData(prev)

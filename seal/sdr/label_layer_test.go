@@ -17,7 +17,7 @@ func TestLabelRangeMatchesReference(t *testing.T) {
 	rid := [32]byte{4}
 	paths := []struct {
 		name string
-		run  func(prefix *[prefixLen]byte, pc *ParentsCache, cur, prev []byte, degree int, lo, hi uint64)
+		run  func(replicaID *[32]byte, layer int, pc *ParentsCache, cur, prev []byte, lo, hi uint64)
 		ok   bool
 	}{
 		{"kernel", labelRangeKernel, haveLabelKernel},
@@ -34,18 +34,41 @@ func TestLabelRangeMatchesReference(t *testing.T) {
 				for i := range cur {
 					cur[i], prev[i] = byte(rng.Uint32()), byte(rng.Uint32())
 				}
-				var prefix [prefixLen]byte
-				writePrefix(prefix[:], &rid, layer, 0)
 				for i := 0; i < 300; i++ {
 					v := 1 + rng.Uint64N(cfg.Nodes-1)
 					want := sha256.Sum256(referenceMessage(pc, rid, layer, v, cur, prev))
 					want[31] &= 0x3f
-					path.run(&prefix, pc, cur, prev, layerDegree(layer), v, v+1)
+					path.run(&rid, layer, pc, cur, prev, v, v+1)
 					if got := cur[v*NodeSize : (v+1)*NodeSize]; !bytes.Equal(got, want[:]) {
 						t.Fatalf("node %d: label %x, want %x", v, got, want)
 					}
 				}
 			})
+		}
+	}
+}
+
+func TestLabelWholeLayerKernelEqualsGeneric(t *testing.T) {
+	// Whole layers, so that the kernels' loop, its prefetching up to the last node and its chaining through
+	// freshly written labels are covered: the kernel path and the portable path give identical layers.
+	if !haveLabelKernel {
+		t.Skip("no SHA-NI on this CPU")
+	}
+	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{14}, Version: V1}
+	pc := openTestCache(t, cfg)
+	rng := rand.New(rand.NewPCG(3, 4))
+	prev := make([]byte, cfg.Nodes*NodeSize)
+	for i := range prev {
+		prev[i] = byte(rng.Uint32())
+	}
+	rid := [32]byte{9, 9}
+	for _, layer := range []int{1, 2, 5} {
+		a := make([]byte, cfg.Nodes*NodeSize)
+		b := make([]byte, cfg.Nodes*NodeSize)
+		labelRangeKernel(&rid, layer, pc, a, prev, 1, cfg.Nodes)
+		labelRangeGeneric(&rid, layer, pc, b, prev, 1, cfg.Nodes)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("layer %d: kernel and generic labels differ", layer)
 		}
 	}
 }

@@ -1,8 +1,8 @@
-// Command genlabel writes seal/sdr/label_amd64.s, the SHA-NI kernels that compute one SDR label straight from
-// the parents' labels in the layer buffers: the 37 parent positions of the 1248-byte message are never copied
-// into a message buffer, each 64-byte block is loaded from the two parents' labels it consists of. The kernels
-// are fully unrolled (20 compressions), so they are generated. Run `go generate ./seal/sdr` after changing this
-// file.
+// Command genlabel writes seal/sdr/label_amd64.s, the SHA-NI kernels that compute SDR labels straight from the
+// parents' labels in the layer buffers: the 37 parent positions of the 1248-byte message are never copied into
+// a message buffer, each 64-byte block is loaded from the two parents' labels it consists of. The kernels are
+// fully unrolled (20 compressions per label), so they are generated. Run `go generate ./seal/sdr` after
+// changing this file.
 package main
 
 import (
@@ -12,26 +12,40 @@ import (
 	"sealfleet/seal/internal/shaniasm"
 )
 
-// Offsets into labelConsts (seal/sdr/label_amd64.go).
+// Offsets into labelConsts and labelJob (seal/sdr/label_amd64.go).
 const (
 	offIV   = 0
 	offK    = 32
 	offFlip = 288
 	offTail = 304
+
+	jobCur     = 0
+	jobPrev    = 8
+	jobParents = 16
+	jobLo      = 24
+	jobHi      = 32
+	jobLast    = 40
+	jobConsts  = 48
+	jobReplica = 56
+	jobLayer   = 88
 )
 
 const (
 	baseDegree   = 6
 	totalParents = 14
 	labelRepeats = 37
+	// prefetchDistance is how many nodes ahead of the one being hashed the parents' labels are prefetched. A
+	// label takes about a microsecond; a few nodes ahead covers a main-memory round trip many times over, while
+	// the prefetched lines (14 per node) stay well within the first-level cache until used.
+	prefetchDistance = 8
 )
 
 var st = shaniasm.State{S1: "X1", S2: "X2", W: [4]string{"X3", "X4", "X5", "X6"}}
 
 type gen struct{ shaniasm.Emitter }
 
-// loadLabel loads parent slot i's label (base parents from cur in BX, expander parents from prev in CX) into
-// two schedule registers as big-endian words.
+// loadLabel loads parent slot i's label of the node whose parent indices AX points at (base parents from cur in
+// BX, expander parents from prev in CX) into two schedule registers as big-endian words.
 func (g *gen) loadLabel(slot int, lo, hi string) {
 	base := "BX"
 	if slot >= baseDegree {
@@ -54,21 +68,75 @@ func (g *gen) compress() {
 	g.P("\tPADDL X11, X2")
 }
 
-// kernel emits the label kernel of a layer whose nodes hash degree distinct parents.
-func (g *gen) kernel(name string, degree int) {
-	args := "out+0(FP), DI\n\tMOVQ prefix+8(FP), SI\n\tMOVQ parents+16(FP), AX\n\tMOVQ ahead+24(FP), R9\n\tMOVQ cur+32(FP), BX"
-	frame, cOff := 48, 40
-	if degree == totalParents {
-		frame, cOff = 56, 48
-	}
+// tail loads the padding words of the last block (0x80, zeros, the length in bits) and compresses it.
+func (g *gen) tail() {
+	g.P("\tMOVOU %d(R8), %s", offTail, st.W[2])
+	g.P("\tMOVOU %d(R8), %s", offTail+16, st.W[3])
+	g.compress()
+}
+
+// startLabel sets the state to the IV and runs block 0: the replica id (X12, X13, already big-endian words),
+// then the layer (SI), the node index (R10) and zeros.
+func (g *gen) startLabel() {
+	g.P("\tMOVOU %d(R8), X1", offIV)
+	g.P("\tMOVOU %d(R8), X2", offIV+16)
+	g.P("\tMOVO X12, X3")
+	g.P("\tMOVO X13, X4")
+	g.P("\tMOVQ R10, DX")
+	g.P("\tSHRQ $32, DX")
+	g.P("\tSHLQ $32, DX")
+	g.P("\tORQ SI, DX")
+	g.P("\tMOVQ DX, X5 // words 8, 9: layer, node >> 32")
+	g.P("\tMOVL R10, DX")
+	g.P("\tPINSRQ $1, DX, X5 // words 10, 11: node & 0xffffffff, 0")
+	g.P("\tPXOR X6, X6")
+	g.compress()
+}
+
+// prologue loads the job's fields every kernel uses: constants (R8), layer (SI), the byte-swap mask (X9) and
+// the replica id's words (X12, X13).
+func (g *gen) prologue() {
+	g.P("\tMOVQ %d(R13), R8", jobConsts)
+	g.P("\tMOVL %d(R13), SI", jobLayer)
+	g.P("\tMOVOU %d(R8), X9", offFlip)
+	g.P("\tMOVOU %d(R13), X12", jobReplica)
+	g.P("\tPSHUFB X9, X12")
+	g.P("\tMOVOU %d(R13), X13", jobReplica+16)
+	g.P("\tPSHUFB X9, X13")
+}
+
+// storeLabel writes the digest to cur[node] (node in R10).
+func (g *gen) storeLabel() {
+	g.P("\tMOVQ R10, DI")
+	g.P("\tSHLQ $5, DI")
+	g.P("\tADDQ BX, DI")
+	g.Store(st, "X3", "X9", "DI", 0)
+}
+
+// loopKernel emits the kernel labelling nodes [lo, hi) of a layer whose nodes hash degree distinct parents.
+func (g *gen) loopKernel(name string, degree int) {
 	g.P("")
-	g.P("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
-	g.P("\tMOVQ %s", args)
-	if degree == totalParents {
-		g.P("\tMOVQ prev+40(FP), CX")
-	}
-	g.P("\tMOVQ c+%d(FP), R8", cOff)
-	g.P("\t// Prefetch the labels of the node `ahead` for a later call.")
+	g.P("// func %s(job *labelJob)", name)
+	g.P("TEXT ·%s(SB), NOSPLIT, $0-8", name)
+	g.P("\tMOVQ job+0(FP), R13")
+	g.P("\tMOVQ %d(R13), BX", jobCur)
+	g.P("\tMOVQ %d(R13), CX", jobPrev)
+	g.P("\tMOVQ %d(R13), R12", jobParents)
+	g.P("\tMOVQ %d(R13), R10", jobLo)
+	g.P("\tMOVQ %d(R13), R11", jobHi)
+	g.prologue()
+	g.P("")
+	g.P("node%d:", degree)
+	g.P("\tCMPQ R10, R11")
+	g.P("\tJAE done%d", degree)
+	g.P("\t// AX: this node's parent indices; R9: those of the node %d ahead (at most the last).", prefetchDistance)
+	g.P("\tIMUL3Q $%d, R10, AX", 4*totalParents)
+	g.P("\tADDQ R12, AX")
+	g.P("\tLEAQ %d(R10), R9", prefetchDistance)
+	g.P("\tCMPQ R9, %d(R13)", jobLast)
+	g.P("\tCMOVQHI %d(R13), R9", jobLast)
+	g.P("\tIMUL3Q $%d, R9, R9", 4*totalParents)
+	g.P("\tADDQ R12, R9")
 	for i := 0; i < degree; i++ {
 		base := "BX"
 		if i >= baseDegree {
@@ -78,15 +146,7 @@ func (g *gen) kernel(name string, degree int) {
 		g.P("\tSHLQ $5, DX")
 		g.P("\tPREFETCHT0 (%s)(DX*1)", base)
 	}
-	g.P("\tMOVOU %d(R8), X9", offFlip)
-	g.P("\tMOVOU %d(R8), X1", offIV)
-	g.P("\tMOVOU %d(R8), X2", offIV+16)
-	g.P("\t// Block 0: replica id, layer, node index.")
-	for i, r := range st.W {
-		g.P("\tMOVOU %d(SI), %s", 16*i, r)
-		g.P("\tPSHUFB X9, %s", r)
-	}
-	g.compress()
+	g.startLabel()
 	// Blocks 1..18: message positions 2b-2 and 2b-1 hold parent slots (2b-2) mod degree and (2b-1) mod degree.
 	for b := 1; b <= labelRepeats/2; b++ {
 		j := 2 * (b - 1)
@@ -96,12 +156,55 @@ func (g *gen) kernel(name string, degree int) {
 		g.compress()
 	}
 	last := (labelRepeats - 1) % degree
-	g.P("\t// Block 19: parent %d, then the padding: 0x80, zeros, the length (1248 bytes) in bits.", last)
+	g.P("\t// Block 19: parent %d, then the padding.", last)
 	g.loadLabel(last, st.W[0], st.W[1])
-	g.P("\tMOVOU %d(R8), %s", offTail, st.W[2])
-	g.P("\tMOVOU %d(R8), %s", offTail+16, st.W[3])
-	g.compress()
-	g.Store(st, "X3", "X9", "DI", 0)
+	g.tail()
+	g.storeLabel()
+	g.P("\tINCQ R10")
+	g.P("\tJMP node%d", degree)
+	g.P("")
+	g.P("done%d:", degree)
+	g.P("\tRET")
+}
+
+// chainKernel emits the SHA-256 floor: labels of node 0 whose 37 parent positions all hold the previous label,
+// n of them in a chain, with the same instruction sequence as the labels but no parent indices to read and no
+// prefetching.
+func (g *gen) chainKernel() {
+	g.P("")
+	g.P("// func shaChainSHANI(job *labelJob, n int)")
+	g.P("// n times: cur[0] = the label of the message prefix(node 0) followed by cur[0] 37 times.")
+	g.P("TEXT ·shaChainSHANI(SB), NOSPLIT, $0-16")
+	g.P("\tMOVQ job+0(FP), R13")
+	g.P("\tMOVQ n+8(FP), R11")
+	g.P("\tMOVQ %d(R13), BX", jobCur)
+	g.prologue()
+	g.P("\tXORQ R10, R10 // node 0")
+	g.P("")
+	g.P("chain:")
+	g.P("\tTESTQ R11, R11")
+	g.P("\tJZ chaindone")
+	g.startLabel()
+	for b := 1; b <= labelRepeats/2+1; b++ {
+		words := 4
+		if b > labelRepeats/2 {
+			words = 2
+		}
+		for i := 0; i < words; i++ {
+			g.P("\tMOVOU %d(BX), %s", 16*(i%2), st.W[i])
+			g.P("\tPSHUFB X9, %s", st.W[i])
+		}
+		if words == 2 {
+			g.tail()
+		} else {
+			g.compress()
+		}
+	}
+	g.storeLabel()
+	g.P("\tDECQ R11")
+	g.P("\tJMP chain")
+	g.P("")
+	g.P("chaindone:")
 	g.P("\tRET")
 }
 
@@ -114,14 +217,11 @@ const header = `// Code generated by seal/sdr/internal/genlabel; DO NOT EDIT.
 // SDR labels with the x86 SHA extensions (SHA-NI), written for sealfleet.
 //
 // A label is SHA-256 of the 64-byte prefix (replica id, layer, node) and 37 parent labels, where position j
-// holds parent slot j mod degree; with the padding that is 20 compressions. The kernels read each block straight
-// from the two parents' labels in the layer buffers (base parents in cur, expander parents in prev), keep the
-// state in X1/X2 ([F E B A], [H G D C]) and the schedule in X3..X6, and store the digest with its two top bits
-// cleared. Before hashing they prefetch the labels of the node "ahead", which the caller passes a few nodes
-// ahead of this one, so that those loads are cache hits by the time that node is hashed.
-//
-// Arguments: out (32 bytes), prefix (64 bytes), parents and ahead (14 uint32 parent indices each), cur, prev
-// (layer buffers, 32 bytes per node; labelSHANI6 has no prev) and c (*labelConsts).
+// holds parent slot j mod degree; with the padding that is 20 compressions. The kernels label a range of nodes
+// in one call: for each node they read its 14 parent indices from the parents cache, prefetch the labels of
+// the node a few ahead, and hash each block straight from the two parents' labels it consists of (base parents
+// in cur, expander parents in prev): no message is assembled. The state is in X1/X2 ([F E B A], [H G D C]), the
+// schedule in X3..X6, the replica id's words in X12/X13; the digest is stored with its two top bits cleared.
 `
 
 func main() {
@@ -131,12 +231,9 @@ func main() {
 	}
 	g := &gen{}
 	g.WriteString(header)
-	g.P("")
-	g.P("// func labelSHANI14(out *byte, prefix *[64]byte, parents, ahead *[14]uint32, cur, prev *byte, c *labelConsts)")
-	g.kernel("labelSHANI14", totalParents)
-	g.P("")
-	g.P("// func labelSHANI6(out *byte, prefix *[64]byte, parents, ahead *[14]uint32, cur *byte, c *labelConsts)")
-	g.kernel("labelSHANI6", baseDegree)
+	g.loopKernel("labelSHANI14", totalParents)
+	g.loopKernel("labelSHANI6", baseDegree)
+	g.chainKernel()
 	if err := os.WriteFile(os.Args[1], []byte(g.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
