@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/google/uuid"
 
 	"sealfleet/api"
 	"sealfleet/db"
@@ -33,14 +34,15 @@ type scale struct {
 }
 
 // TestLoad connects the workers, queues the requests (AddPiece of sectors no worker accepts, so they stay queued)
-// and calls WorkerJobs and SchedDiag over RPC. It checks nothing is dropped (every worker connected, every request
-// listed by SchedDiag) and reports latency percentiles and heap use; speed is reported, not asserted. Short
-// scale: 20 workers, 1,000 requests; SEALFLEET_LONG=1: 500 workers, 20,000 requests (SchedDiag only with
-// SEALFLEET_LOAD_DIAG=1: its answer grows with workers × requests). SEALFLEET_LOAD_WORKERS/REQUESTS override.
+// and calls WorkerJobs, SchedDiag and SchedDiagRequest over RPC, then WorkerJobs again while SchedDiag runs in a
+// loop (both take the scheduler's lock). It checks nothing is dropped (every worker connected, every request
+// counted by SchedDiag) and reports latency percentiles, SchedDiag's answer size and heap use; speed is reported,
+// not asserted. Short scale: 20 workers, 1,000 requests; SEALFLEET_LONG=1: 500 workers, 20,000 requests.
+// SEALFLEET_LOAD_WORKERS/REQUESTS override the scale; SEALFLEET_LOAD_DIAG=0 leaves the SchedDiag calls out.
 func TestLoad(t *testing.T) {
 	sc := scale{workers: 20, requests: 1000, samples: 10, diag: true}
 	if os.Getenv("SEALFLEET_LONG") == "1" {
-		sc = scale{workers: 500, requests: 20000, samples: 50, diag: os.Getenv("SEALFLEET_LOAD_DIAG") == "1"}
+		sc = scale{workers: 500, requests: 20000, samples: 50, diag: true}
 	}
 	for env, dst := range map[string]*int{"SEALFLEET_LOAD_WORKERS": &sc.workers, "SEALFLEET_LOAD_REQUESTS": &sc.requests} {
 		if v := os.Getenv(env); v != "" {
@@ -49,8 +51,8 @@ func TestLoad(t *testing.T) {
 			}
 		}
 	}
-	if os.Getenv("SEALFLEET_LOAD_DIAG") == "1" {
-		sc.diag = true
+	if os.Getenv("SEALFLEET_LOAD_DIAG") == "0" {
+		sc.diag = false
 	}
 	if testing.Short() {
 		t.Skip("load test: starts a node and many workers")
@@ -85,25 +87,71 @@ func TestLoad(t *testing.T) {
 	jobs := measure(t, sc.samples, func() error { _, err := client.WorkerJobs(ctx); return err })
 	t.Logf("WorkerJobs over RPC: %s", jobs)
 	if sc.diag {
-		var size int
-		diag := measure(t, sc.samples, func() error {
-			d, err := client.SchedDiag(ctx)
-			if err == nil {
-				b, _ := json.Marshal(d)
-				size = len(b)
-				if len(d.Requests) != sc.requests {
-					return fmt.Errorf("SchedDiag lists %d requests, want %d (dropped?)", len(d.Requests), sc.requests)
-				}
-			}
-			return err
-		})
-		t.Logf("SchedDiag over RPC: %s; answer %d bytes", diag, size)
+		measureDiag(t, ctx, client, sc)
 	}
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	t.Logf("heap in use after GC: %d MiB (manager, %d workers and their servers in one process), goroutines %d",
 		ms.HeapInuse>>20, sc.workers, runtime.NumGoroutine())
+}
+
+// measureDiag times SchedDiag and SchedDiagRequest over RPC, checks SchedDiag counts every request, and times
+// WorkerJobs while a goroutine calls SchedDiag in a loop: how much a diagnosis delays other calls that need the
+// scheduler's lock.
+func measureDiag(t *testing.T, ctx context.Context, client api.Manager, sc scale) {
+	t.Helper()
+	var size, groups int
+	var first uuid.UUID
+	diag := measure(t, sc.samples, func() error {
+		d, err := client.SchedDiag(ctx)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(d)
+		size, groups = len(b), len(d.Requests)
+		total := 0
+		for _, r := range d.Requests {
+			total += r.Count
+		}
+		if total != sc.requests || d.Waiting != sc.requests {
+			return fmt.Errorf("SchedDiag counts %d requests in %d groups (Waiting %d), want %d (dropped?)", total,
+				len(d.Requests), d.Waiting, sc.requests)
+		}
+		first = d.Requests[0].IDs[len(d.Requests[0].IDs)-1]
+		return nil
+	})
+	t.Logf("SchedDiag over RPC: %s; answer %d bytes, %d group(s)", diag, size, groups)
+	var rejections int
+	one := measure(t, sc.samples, func() error {
+		dr, err := client.SchedDiagRequest(ctx, first)
+		rejections = len(dr.Rejections)
+		return err
+	})
+	t.Logf("SchedDiagRequest over RPC: %s; %d per-worker answers", one, rejections)
+	if rejections != sc.workers {
+		t.Fatalf("SchedDiagRequest: %d per-worker answers, want %d", rejections, sc.workers)
+	}
+	stop := make(chan struct{})
+	looped := make(chan int)
+	go func() {
+		n := 0
+		defer func() { looped <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := client.SchedDiag(ctx); err != nil {
+				return
+			}
+			n++
+		}
+	}()
+	during := measure(t, sc.samples, func() error { _, err := client.WorkerJobs(ctx); return err })
+	close(stop)
+	t.Logf("WorkerJobs over RPC while SchedDiag runs in a loop (%d calls): %s", <-looped, during)
 }
 
 // latencies summarises measured call times.
