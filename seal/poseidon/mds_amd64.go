@@ -1,0 +1,61 @@
+//go:build amd64 && !purego
+
+package poseidon
+
+import (
+	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
+	"golang.org/x/sys/cpu"
+)
+
+// useADX selects the assembly kernels (MULX, ADCX, ADOX).
+var useADX = cpu.X86.HasADX && cpu.X86.HasBMI2
+
+// mulIntADX is mulIntGo in assembly: dst[i] ← (M'·s)_i·2^−64 mod r for
+// i < t, with m the t·t row-major integer matrix. dst must not alias s.
+//
+//go:noescape
+func mulIntADX(dst, s *fr.Element, m *uint64, t int)
+
+// mulInt sets dst[i] ← (M'·s)_i·2^−64 mod r for i < t; see mulIntGo.
+func mulInt(dst, s *fr.Element, m []uint64, t int) {
+	if useADX {
+		mulIntADX(dst, s, &m[0], t)
+		return
+	}
+	mulIntGo(dst, s, m, t)
+}
+
+// sbox5ADX sets z ← (z + c)^5.
+//
+//go:noescape
+func sbox5ADX(z, c *fr.Element)
+
+// sbox5kADX sets z ← (z + c)^5·k.
+//
+//go:noescape
+func sbox5kADX(z, c, k *fr.Element)
+
+// mulADX sets z ← x·y.
+//
+//go:noescape
+func mulADX(z, x, y *fr.Element)
+
+// fullSbox sets s[j] ← (s[j] + rc[j])^5 for j < t.
+func fullSbox(s *state, rc []fr.Element, t int) {
+	if useADX {
+		for j := range rc[:t] {
+			sbox5ADX(&s[j], &rc[j])
+		}
+		return
+	}
+	fullSboxGo(s, rc, t)
+}
+
+// partialSbox sets z ← (z + c)^5·k.
+func partialSbox(z, c, k *fr.Element) {
+	if useADX {
+		sbox5kADX(z, c, k)
+		return
+	}
+	partialSboxGo(z, c, k)
+}

@@ -1,0 +1,188 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// r, the BLS12-381 scalar field modulus, as four little-endian words.
+DATA rmod<>+0(SB)/8, $0xffffffff00000001
+DATA rmod<>+8(SB)/8, $0x53bda402fffe5bfe
+DATA rmod<>+16(SB)/8, $0x3339d80809a1d805
+DATA rmod<>+24(SB)/8, $0x73eda753299d7d48
+GLOBL rmod<>(SB), RODATA|NOPTR, $32
+
+// Montgomery multiplication (CIOS, two carry chains with ADCX/ADOX):
+// (R12..R15) ← (R8..R11)·y·2^−256 mod r for canonical inputs, y the four
+// words at (DI). r's top word is below 2^62, so the running sum fits five
+// words and no sixth carry word is needed. Clobbers AX, BX, CX, DX, R8..R11
+// (left holding r subtracted from the result, or garbage).
+
+// MONT_STEP folds the low word of (R12..R15, BX) away: m = t0·(−r⁻¹),
+// t ← (t + m·r)/2^64, result in R12..R15.
+#define MONT_STEP \
+	MOVQ  $0xfffffffeffffffff, DX \
+	IMULQ R12, DX                 \
+	XORQ  AX, AX                  \
+	MULXQ rmod<>+0(SB), AX, CX    \
+	ADCXQ R12, AX                 \
+	MOVQ  CX, R12                 \
+	ADCXQ R13, R12                \
+	MULXQ rmod<>+8(SB), AX, R13   \
+	ADOXQ AX, R12                 \
+	ADCXQ R14, R13                \
+	MULXQ rmod<>+16(SB), AX, R14  \
+	ADOXQ AX, R13                 \
+	ADCXQ R15, R14                \
+	MULXQ rmod<>+24(SB), AX, R15  \
+	ADOXQ AX, R14                 \
+	ADCXQ BX, R15                 \
+	MOVQ  $0, AX                  \
+	ADOXQ AX, R15
+
+// MUL_FIRST: (R12..R15, BX) ← x·y[0].
+#define MUL_FIRST \
+	MOVQ  0(DI), DX       \
+	XORQ  AX, AX          \
+	MULXQ R8, R12, R13    \
+	MULXQ R9, AX, R14     \
+	ADOXQ AX, R13         \
+	MULXQ R10, AX, R15    \
+	ADOXQ AX, R14         \
+	MULXQ R11, AX, BX     \
+	ADOXQ AX, R15         \
+	MOVQ  $0, AX          \
+	ADOXQ AX, BX
+
+// MUL_NEXT(off): (R12..R15, BX) ← (R12..R15) + x·y[off/8].
+#define MUL_NEXT(off) \
+	MOVQ  off(DI), DX     \
+	XORQ  BX, BX          \
+	MULXQ R8, AX, CX      \
+	ADOXQ AX, R12         \
+	ADCXQ CX, R13         \
+	MULXQ R9, AX, CX      \
+	ADOXQ AX, R13         \
+	ADCXQ CX, R14         \
+	MULXQ R10, AX, CX     \
+	ADOXQ AX, R14         \
+	ADCXQ CX, R15         \
+	MULXQ R11, AX, CX     \
+	ADOXQ AX, R15         \
+	ADCXQ CX, BX          \
+	MOVQ  $0, AX          \
+	ADOXQ AX, BX
+
+// REDUCE_OUT: (R12..R15) < 2r → canonical, using R8..R11.
+#define REDUCE_OUT \
+	MOVQ    R12, R8              \
+	MOVQ    R13, R9              \
+	MOVQ    R14, R10             \
+	MOVQ    R15, R11             \
+	SUBQ    rmod<>+0(SB), R8     \
+	SBBQ    rmod<>+8(SB), R9     \
+	SBBQ    rmod<>+16(SB), R10   \
+	SBBQ    rmod<>+24(SB), R11   \
+	CMOVQCC R8, R12              \
+	CMOVQCC R9, R13              \
+	CMOVQCC R10, R14             \
+	CMOVQCC R11, R15
+
+#define MONT_MUL \
+	MUL_FIRST      \
+	MONT_STEP      \
+	MUL_NEXT(8)    \
+	MONT_STEP      \
+	MUL_NEXT(16)   \
+	MONT_STEP      \
+	MUL_NEXT(24)   \
+	MONT_STEP      \
+	REDUCE_OUT
+
+// RESULT_TO_X: x ← result.
+#define RESULT_TO_X \
+	MOVQ R12, R8  \
+	MOVQ R13, R9  \
+	MOVQ R14, R10 \
+	MOVQ R15, R11
+
+// STORE_RESULT(p): four words at p ← result.
+#define STORE_RESULT(p) \
+	MOVQ R12, 0(p)  \
+	MOVQ R13, 8(p)  \
+	MOVQ R14, 16(p) \
+	MOVQ R15, 24(p)
+
+// ADD_RC loads z (SI) + c (CX) mod r into R8..R11 (and R12..R15).
+#define ADD_RC \
+	MOVQ    0(SI), R8            \
+	MOVQ    8(SI), R9            \
+	MOVQ    16(SI), R10          \
+	MOVQ    24(SI), R11          \
+	ADDQ    0(CX), R8            \
+	ADCQ    8(CX), R9            \
+	ADCQ    16(CX), R10          \
+	ADCQ    24(CX), R11          \
+	MOVQ    R8, R12              \
+	MOVQ    R9, R13              \
+	MOVQ    R10, R14             \
+	MOVQ    R11, R15             \
+	SUBQ    rmod<>+0(SB), R12    \
+	SBBQ    rmod<>+8(SB), R13    \
+	SBBQ    rmod<>+16(SB), R14   \
+	SBBQ    rmod<>+24(SB), R15   \
+	CMOVQCS R8, R12              \
+	CMOVQCS R9, R13              \
+	CMOVQCS R10, R14             \
+	CMOVQCS R11, R15             \
+	RESULT_TO_X
+
+// POW5 sets the result to x^5 for x = a in R8..R11, using the frame's two
+// 32-byte slots for a and a².
+#define POW5 \
+	LEAQ  a-64(SP), DI \
+	STORE_RESULT(DI)   \
+	MONT_MUL           \
+	RESULT_TO_X        \
+	LEAQ  b-32(SP), DI \
+	STORE_RESULT(DI)   \
+	MONT_MUL           \
+	RESULT_TO_X        \
+	LEAQ  a-64(SP), DI \
+	MONT_MUL
+
+// func sbox5ADX(z, c *fr.Element)
+// z ← (z + c)^5.
+TEXT ·sbox5ADX(SB), NOSPLIT, $64-16
+	MOVQ z+0(FP), SI
+	MOVQ c+8(FP), CX
+	ADD_RC
+	POW5
+	MOVQ z+0(FP), SI
+	STORE_RESULT(SI)
+	RET
+
+// func sbox5kADX(z, c, k *fr.Element)
+// z ← (z + c)^5·k.
+TEXT ·sbox5kADX(SB), NOSPLIT, $64-24
+	MOVQ z+0(FP), SI
+	MOVQ c+8(FP), CX
+	ADD_RC
+	POW5
+	RESULT_TO_X
+	MOVQ k+16(FP), DI
+	MONT_MUL
+	MOVQ z+0(FP), SI
+	STORE_RESULT(SI)
+	RET
+
+// func mulADX(z, x, y *fr.Element)
+// z ← x·y (Montgomery form), for tests and benchmarks.
+TEXT ·mulADX(SB), NOSPLIT, $0-24
+	MOVQ x+8(FP), SI
+	MOVQ 0(SI), R8
+	MOVQ 8(SI), R9
+	MOVQ 16(SI), R10
+	MOVQ 24(SI), R11
+	MOVQ y+16(FP), DI
+	MONT_MUL
+	MOVQ z+0(FP), SI
+	STORE_RESULT(SI)
+	RET
