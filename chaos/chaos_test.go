@@ -22,13 +22,18 @@ func TestAuditExecutions(t *testing.T) {
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	sector := func(n int) abi.SectorID { return abi.SectorID{Miner: 1000, Number: abi.SectorNumber(n)} }
 	// ex fabricates an execution: sector n's task under WorkID wid, started at ms, in state st.
-	ex := func(n int, task storiface.TaskType, wid string, ms int, st worker.ExecState) worker.Execution {
+	// exd fabricates an execution: sector n's task under WorkID wid, started at ms, in state st, finished (if it
+	// did) dur ms later; ex is exd with a 500 ms execution.
+	exd := func(n int, task storiface.TaskType, wid string, ms, dur int, st worker.ExecState) worker.Execution {
 		e := worker.Execution{Call: storiface.NewCallID(sector(n)), WorkID: wid, Task: task, Sector: sector(n),
 			Started: at(ms), State: st}
 		if st == worker.ExecFinished || st == worker.ExecFailed {
-			e.Finished = at(ms + 500)
+			e.Finished = at(ms + dur)
 		}
 		return e
+	}
+	ex := func(n int, task storiface.TaskType, wid string, ms int, st worker.ExecState) worker.Execution {
+		return exd(n, task, wid, ms, 500, st)
 	}
 	pc1, pc2 := storiface.TTPreCommit1, storiface.TTPreCommit2
 	fin, cut, failed := worker.ExecFinished, worker.ExecCut, worker.ExecFailed
@@ -65,6 +70,15 @@ func TestAuditExecutions(t *testing.T) {
 			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin)}},
 			{Name: "w2", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 30000, fin)}},
 		}, []Kill{kill("manager", 20000)}, 1, 0, 2, 0},
+		{"manager killed just after a long first call finished: re-issued", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{exd(1, pc1, "pc1/a", 0, 60000, fin), ex(1, pc1, "pc1/a", 70000, fin)}},
+		}, []Kill{kill("manager", 60300)}, 0, 1, 2, 0},
+		{"manager killed in the middle of a long first call", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{exd(1, pc1, "pc1/a", 0, 60000, fin), ex(1, pc1, "pc1/a", 70000, fin)}},
+		}, []Kill{kill("manager", 30000)}, 1, 0, 2, 0},
+		{"manager killed just before the first call started", []workerRecord{
+			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, fin), ex(1, pc1, "pc1/a", 3000, fin)}},
+		}, []Kill{kill("manager", -3000)}, 1, 0, 2, 0},
 		{"failed, then finished", []workerRecord{
 			{Name: "w1", Boots: 1, Execs: []worker.Execution{ex(1, pc1, "pc1/a", 0, failed), ex(1, pc1, "pc1/a", 2000, fin)}},
 		}, nil, 0, 0, 1, 0},

@@ -17,10 +17,14 @@ import (
 // was saved is "failed" and one that never finished in a worker lifetime since ended is "cut".
 //
 //  1. Per WorkID (the manager's identity of a piece of work: task + digest of sector and parameters), at most
-//     one finished execution. A second one is excused only when the manager was killed within lostWindow after
-//     the first call started (from lostSlack before it): the manager may then have died before it recorded the
-//     worker's call ID, dropped that call's result as unknown after its restart, and issued the work again.
-//     Anything else is a double run.
+//     one finished execution. A second one is excused ("re-issued") only when the manager was killed after the
+//     first started and before the second started, and either within lostWindow after the first started or
+//     within lostWindow after it finished (from lostSlack before each moment). Those are the manager's two
+//     windows in which a restart forgets work: between a worker accepting a call and the manager persisting its
+//     call ID (the manager then drops the result as unknown), and between the manager handing a result to the
+//     pipeline (which forgets the WorkID) and the pipeline persisting the sector's next state. Any other second
+//     finished execution — in particular one whose manager was killed in the middle of a long first execution,
+//     which it must have re-attached — is a double run.
 //  2. Per sector and sealing task (AP, PC1, PC2, C1, C2, FIN), two finished executions under different WorkIDs
 //     need a kill (of any process) between the start of the first and the start of the second: recomputation
 //     after a restart is allowed, a second run without one is not.
@@ -29,8 +33,9 @@ import (
 //
 // Cut executions are allowed and counted: a kill may stop any running call.
 
-// lostWindow is how long after a call started on a worker the manager may still not have recorded its call ID
-// (one SQLite write, slow under load); lostSlack allows for a kill just before the worker wrote the row.
+// lostWindow bounds each of the manager's two windows (see rule 1): both close with one SQLite write (the call
+// ID, the sector's next state), slow only under load. lostSlack allows for the order of the kill and the
+// worker's clock reading around the same moment.
 const (
 	lostWindow = 5 * time.Second
 	lostSlack  = time.Second
@@ -159,9 +164,8 @@ func checkWorkID(wid string, execs []execRecord, kills []Kill, rep *Report) {
 		what := fmt.Sprintf("%s of %s: finished on %s (call %s, started %s) and again on %s (call %s, started %s)",
 			wid, storiface.SectorName(a.Sector), a.Worker, a.Call, a.Started.Format(time.StampMilli),
 			b.Worker, b.Call, b.Started.Format(time.StampMilli))
-		if k, ok := managerKillLosing(a.Started, b.Started, kills); ok {
-			rep.Reissued = append(rep.Reissued, fmt.Sprintf("%s; the manager was killed %d ms after the first started",
-				what, k.At.Sub(a.Started).Milliseconds()))
+		if why, ok := managerKillLosing(a.Execution, b.Started, kills); ok {
+			rep.Reissued = append(rep.Reissued, what+"; "+why)
 			continue
 		}
 		rep.RanTwice = append(rep.RanTwice, what)
@@ -169,16 +173,26 @@ func checkWorkID(wid string, execs []execRecord, kills []Kill, rep *Report) {
 	}
 }
 
-// managerKillLosing finds a manager kill that may have lost a call started at first, before the re-issued call
-// started at second.
-func managerKillLosing(first, second time.Time, kills []Kill) (Kill, bool) {
+// managerKillLosing finds a manager kill, before the re-issued call started at second, in one of the windows
+// in which the manager may have lost the first execution's work (rule 1), and says which.
+func managerKillLosing(first worker.Execution, second time.Time, kills []Kill) (string, bool) {
+	in := func(k Kill, from time.Time) bool {
+		return !k.At.Before(from.Add(-lostSlack)) && !k.At.After(from.Add(lostWindow))
+	}
 	for _, k := range kills {
-		if k.Victim == "manager" && !k.At.Before(first.Add(-lostSlack)) && !k.At.After(first.Add(lostWindow)) &&
-			k.At.Before(second) {
-			return k, true
+		if k.Victim != "manager" || !k.At.Before(second) || k.At.Before(first.Started.Add(-lostSlack)) {
+			continue
+		}
+		switch {
+		case in(k, first.Started):
+			return fmt.Sprintf("the manager was killed %d ms after the first call started, before it could record the call",
+				k.At.Sub(first.Started).Milliseconds()), true
+		case !first.Finished.IsZero() && in(k, first.Finished):
+			return fmt.Sprintf("the manager was killed %d ms after the first call finished, before the sector's next state was saved",
+				k.At.Sub(first.Finished).Milliseconds()), true
 		}
 	}
-	return Kill{}, false
+	return "", false
 }
 
 // checkSectorTask applies rule 2 to the finished executions of one sector's task, oldest first; pairs under one

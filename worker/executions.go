@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/filecoin-project/go-state-types/abi"
@@ -85,6 +86,15 @@ type Execution struct {
 	Finished time.Time           `json:"finished,omitzero"`
 	ErrCode  storiface.ErrorCode `json:"errCode,omitempty"` // the saved error's code when State is failed
 	State    ExecState           `json:"state"`
+}
+
+// MarshalJSON writes the execution with its call ID in the "<miner>-<number>-<uuid>" form.
+func (e Execution) MarshalJSON() ([]byte, error) {
+	type plain Execution
+	return json.Marshal(struct {
+		plain
+		Call string `json:"call"`
+	}{plain(e), e.Call.String()})
 }
 
 // Boot is one lifetime of a worker: from New to Close or the death of its process.
@@ -292,4 +302,53 @@ func parseCallID(s string) (storiface.CallID, error) {
 		return storiface.UndefCall, fmt.Errorf("call id %q: %w", s, err)
 	}
 	return storiface.CallID{Sector: abi.SectorID{Miner: abi.ActorID(miner), Number: abi.SectorNumber(number)}, ID: u}, nil
+}
+
+// ExecutionSummary counts an execution log's rows by state and its WorkIDs by finished executions.
+type ExecutionSummary struct {
+	Executions           int      `json:"executions"`
+	Finished             int      `json:"finished"`
+	Failed               int      `json:"failed"`
+	Cut                  int      `json:"cut"`
+	Running              int      `json:"running"`
+	WorkIDs              int      `json:"workIds"`              // distinct non-empty WorkIDs
+	MaxFinishedPerWorkID int      `json:"maxFinishedPerWorkId"` // 0 or 1 unless some work ran to the end twice in this worker
+	FinishedTwice        []string `json:"finishedTwice"`        // WorkIDs with more than one finished execution
+}
+
+// Summary counts the log's executions. It sees one worker only: work that ran once here and once on another
+// worker shows in neither summary (the chaos checker reads every worker's record).
+func (l ExecutionLog) Summary() ExecutionSummary {
+	s := ExecutionSummary{Executions: len(l.Executions), FinishedTwice: []string{}}
+	finished := map[string]int{}
+	for _, e := range l.Executions {
+		switch e.State {
+		case ExecFinished:
+			s.Finished++
+		case ExecFailed:
+			s.Failed++
+		case ExecCut:
+			s.Cut++
+		case ExecRunning:
+			s.Running++
+		}
+		if e.WorkID == "" {
+			continue
+		}
+		if _, ok := finished[e.WorkID]; !ok {
+			finished[e.WorkID] = 0
+		}
+		if e.State == ExecFinished {
+			finished[e.WorkID]++
+		}
+	}
+	s.WorkIDs = len(finished)
+	for wid, n := range finished {
+		s.MaxFinishedPerWorkID = max(s.MaxFinishedPerWorkID, n)
+		if n > 1 {
+			s.FinishedTwice = append(s.FinishedTwice, wid)
+		}
+	}
+	slices.Sort(s.FinishedTwice)
+	return s
 }

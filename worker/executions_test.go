@@ -286,3 +286,29 @@ func TestParseCallID(t *testing.T) {
 		})
 	}
 }
+
+func TestExecutionSummary(t *testing.T) {
+	ex := func(wid string, st ExecState) Execution { return Execution{WorkID: wid, State: st} }
+	tests := []struct {
+		name string
+		log  ExecutionLog
+		want ExecutionSummary
+	}{
+		{"empty", ExecutionLog{}, ExecutionSummary{FinishedTwice: []string{}}},
+		{"each state once", ExecutionLog{Executions: []Execution{ex("a", ExecFinished), ex("b", ExecFailed),
+			ex("c", ExecCut), ex("d", ExecRunning), ex("", ExecFinished)}},
+			ExecutionSummary{Executions: 5, Finished: 2, Failed: 1, Cut: 1, Running: 1, WorkIDs: 4,
+				MaxFinishedPerWorkID: 1, FinishedTwice: []string{}}},
+		{"cut then finished", ExecutionLog{Executions: []Execution{ex("a", ExecCut), ex("a", ExecFinished)}},
+			ExecutionSummary{Executions: 2, Finished: 1, Cut: 1, WorkIDs: 1, MaxFinishedPerWorkID: 1, FinishedTwice: []string{}}},
+		{"finished twice", ExecutionLog{Executions: []Execution{ex("a", ExecFinished), ex("b", ExecFinished), ex("a", ExecFinished)}},
+			ExecutionSummary{Executions: 3, Finished: 3, WorkIDs: 2, MaxFinishedPerWorkID: 2, FinishedTwice: []string{"a"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.log.Summary(); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

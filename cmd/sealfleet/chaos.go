@@ -83,11 +83,13 @@ func printChaosReport(rep chaos.Report, dir string, kept bool) {
 	for _, k := range rep.Kills {
 		fmt.Printf("  +%6d ms  %s\n", k.AfterMs, k.Victim)
 	}
-	cut := 0
-	for _, n := range rep.PC1CutByKill {
-		cut += n
+	fmt.Printf("executions           %d: finished %d, failed %d, cut by a kill %d, running %d\n", rep.Executions,
+		rep.FinishedExecutions, rep.FailedExecutions, rep.CutExecutions, rep.RunningExecutions)
+	fmt.Printf("work IDs             %d, most finished executions of one %d\n", rep.WorkIDs, rep.MaxFinishedPerWorkID)
+	fmt.Printf("ran twice            %d\n", len(rep.RanTwice))
+	for _, r := range rep.Reissued {
+		fmt.Printf("  re-issued after a manager kill: %s\n", r)
 	}
-	fmt.Printf("PC1 double runs      %d (%d sectors counted, %d just before a kill of their worker)\n", len(rep.DoubleRuns), len(rep.PC1Runs), cut)
 	fmt.Printf("leaked reservations  %d bytes over %d paths\n", rep.LeakedReservedBytes, rep.PathsChecked)
 	fmt.Printf("temporary files left %d\n", len(rep.TempFiles))
 	fmt.Printf("time                 %.1f s\n", rep.Seconds)

@@ -44,5 +44,5 @@ var workerResourcesCmd = &cli.Command{
 var workerCmd = &cli.Command{
 	Name:        "worker",
 	Usage:       "worker process and tools",
-	Subcommands: []*cli.Command{workerResourcesCmd, workerRunCmd, workerInfoCmd, workerTasksCmd, workerSetCmd, workerWaitQuietCmd, workerStopCmd, workerStorageCmd},
+	Subcommands: []*cli.Command{workerResourcesCmd, workerRunCmd, workerInfoCmd, workerTasksCmd, workerSetCmd, workerWaitQuietCmd, workerStopCmd, workerStorageCmd, workerExecutionsCmd},
 }
