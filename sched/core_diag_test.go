@@ -239,6 +239,46 @@ func TestDiagGroupsWhileBusy(t *testing.T) {
 			t.Error("no request ever held a reservation: the scenario does not test reservations")
 		}
 	})
+	t.Run("reservation rank splits", func(t *testing.T) {
+		// Worker a runs two 2-thread PC2s on 4 cores; H waits in its window, starved, and holds its reservation.
+		// X (older than H) and Y (newer) are alike but for their rank against H: once a PC2 ends, X could start on
+		// a, while Y is held back by H's reservation.
+		small := map[storiface.TaskType]map[abi.RegisteredSealProof]storiface.Resources{storiface.TTPreCommit2: {
+			spt32: {MinMemory: 1 << 30, MaxMemory: 1 << 30, MaxParallelism: 2}}}
+		idx := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{}}
+		h := newHarness(t, CoreConfig{Windows: 1, StarvationAfter: 5 * time.Minute},
+			box{name: "a", cpus: 4, memGiB: 64, tasks: allTasks, paths: []storiface.ID{"pa"}, overrides: small})
+		var first []*Request
+		for range 2 {
+			first = append(first, h.req(storiface.TTPreCommit2, 0, nil))
+		}
+		h.step()
+		existing := func() (*Request, abi.SectorID) {
+			s := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(h.n + 1)}
+			idx.holds[s] = []storiface.ID{"pz"}
+			return h.req(storiface.TTPreCommit2, 0, NewExistingSelector(idx, s, storiface.FTCache|storiface.FTSealed, false)), s
+		}
+		h.now = h.now.Add(time.Second)
+		x, xs := existing()
+		h.now = h.now.Add(time.Second)
+		hold := h.req(storiface.TTPreCommit2, 0, nil)
+		h.now = h.now.Add(time.Second)
+		y, ys := existing()
+		h.now = h.now.Add(10 * time.Minute)
+		h.step() // H goes to a's window
+		h.step() // and, starved there, reserves a
+		if !hold.reserved || x.State() != StateQueued || y.State() != StateQueued {
+			t.Fatalf("setup: holder %v reserved %v, X %v, Y %v", hold.State(), hold.reserved, x.State(), y.State())
+		}
+		idx.holds[xs], idx.holds[ys] = []storiface.ID{"pa"}, []storiface.ID{"pa"}
+		h.finish(first[0]) // no Step: the core is between an event and its next pass
+		d := checkDiagGroups(t, h.c)
+		for _, g := range d.Requests {
+			if slices.Contains(g.IDs, x.ID) && slices.Contains(g.IDs, y.ID) {
+				t.Fatalf("X and Y in one group %+v: their ranks against the reservation differ", g)
+			}
+		}
+	})
 	t.Run("unkeyed outcomes split", func(t *testing.T) {
 		idx := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{}}
 		h := newHarness(t, CoreConfig{Windows: 1},
