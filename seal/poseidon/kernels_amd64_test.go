@@ -27,6 +27,16 @@ func TestKernelsADX(t *testing.T) {
 			}
 		}
 	})
+	t.Run("square", func(t *testing.T) {
+		for i := range vals {
+			var got, want fr.Element
+			sqrADX(&got, &vals[i])
+			want.Square(&vals[i])
+			if got != want {
+				t.Fatalf("square(%s) = %s, want %s", vals[i].String(), got.String(), want.String())
+			}
+		}
+	})
 	t.Run("sbox", func(t *testing.T) {
 		for i := range vals {
 			c := vals[(i*7+3)%len(vals)]

@@ -59,3 +59,8 @@ func partialSbox(z, c, k *fr.Element) {
 	}
 	partialSboxGo(z, c, k)
 }
+
+// sqrADX sets z ← x².
+//
+//go:noescape
+func sqrADX(z, x *fr.Element)
