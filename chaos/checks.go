@@ -17,8 +17,8 @@ import (
 	"sealfleet/storiface"
 )
 
-// waitProving polls until every sector in nums is Proving (an error if one gives up or timeout passes) and
-// returns the last listing.
+// waitProving polls until every sector in nums is Proving (an error at once if one gives up, or when timeout
+// passes) and returns the last listing.
 func (c *cluster) waitProving(ctx context.Context, nums []abi.SectorNumber, timeout time.Duration) ([]pipeline.SectorInfo, error) {
 	var last []pipeline.SectorInfo
 	err := poll(ctx, fmt.Sprintf("%d sectors Proving", len(nums)), timeout, 250*time.Millisecond, func() (bool, error) {
@@ -32,8 +32,8 @@ func (c *cluster) waitProving(ctx context.Context, nums []abi.SectorNumber, time
 			want[n] = true
 		}
 		for _, s := range list {
-			if want[s.Number] && s.GaveUp {
-				return false, fmt.Errorf("sector %d gave up in %s: %s", s.Number, s.State, strings.TrimSpace(s.LastError))
+			if want[s.Number] && s.GaveUp { // no retry is coming: stop waiting
+				return false, fatalError{fmt.Sprintf("sector %d gave up in %s: %s", s.Number, s.State, strings.TrimSpace(s.LastError))}
 			}
 			if want[s.Number] && s.State == pipeline.Proving {
 				delete(want, s.Number)

@@ -3,9 +3,10 @@
 // workers and the manager at random moments, then checks what sealfleet promises (docs/guarantees.md):
 //
 //   - every sector reaches Proving and its proof verifies against its comm_r and comm_d;
-//   - no tracked call ran twice: PreCommit1 executions per sector, counted from the native sealer's log, are at
-//     most one plus those logged within 3 s before a kill of their worker (a kill can cut a run short before its
-//     result is saved);
+//   - no tracked call ran twice: the workers' execution records (one row per execution of a call's work, written
+//     before the work starts, marked finished when its result is saved) show at most one finished execution per
+//     WorkID — a second only when the manager was killed in one of its two windows of forgetting work — and no
+//     sector's sealing task finished twice without a kill between (executions.go has the exact rules);
 //   - no reservation is left on any storage path once every sector is Proving;
 //   - no temporary file (call or fetch temporaries) is left in any repo.
 //
