@@ -4,7 +4,8 @@ package poseidon
 
 import "github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
-const useADX = false
+// useADX is false: no assembly kernels on this platform (tests may set it).
+var useADX = false
 
 // mulInt sets dst[i] ← (M'·s)_i·2^−64 mod r for i < t; see mulIntGo.
 func mulInt(dst, s *fr.Element, m []uint64, t int) {
