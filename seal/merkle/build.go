@@ -18,8 +18,12 @@ type LeafFunc func(start uint64, buf []byte) error
 const maxChunkNodes = 1 << 19
 
 // piecesPerWorker is how many pieces Parallel cuts per worker, so that a
-// worker slowed by other load on the machine does not hold up the rest.
-const piecesPerWorker = 8
+// worker slowed by other load on the machine does not hold up the rest
+// and the wait for the last piece at the end of a call stays short: with
+// 64 pieces a worker idles for about 1/128 of a call's work on average
+// (a 16 MiB chunk of column hashes is ≈ 2.5 s on two cores, so ≈ 20 ms).
+// A piece costs one atomic add.
+const piecesPerWorker = 64
 
 // Parallel cuts [0, n) into contiguous pieces whose lengths are multiples
 // of align (except possibly the last), runs fn on them from up to workers

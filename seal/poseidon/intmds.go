@@ -31,6 +31,7 @@ type intMDS struct {
 	rc     [][]fr.Element // per round: c_r / k_r
 	k4     []fr.Element   // per partial round: k_r^4
 	pc0    []fr.Element   // per partial round: the folded constant of u0
+	fullRC []fr.Element   // the full rounds' rc, R_F·t elements in round order
 	kFinal fr.Element
 }
 
@@ -104,6 +105,11 @@ func newIntMDS(c *Constants) *intMDS {
 	}
 	im.kFinal = k
 	im.foldPartialConstants(c.rp)
+	for r := range im.rc {
+		if r < half || r >= half+c.rp {
+			im.fullRC = append(im.fullRC, im.rc[r]...)
+		}
+	}
 	return im
 }
 
@@ -204,6 +210,15 @@ func (c *Constants) hashInt(in []fr.Element) fr.Element {
 	s, next := &bufs[0], &bufs[1]
 	s[0] = c.domainTag
 	copy(s[1:t], in)
+	if useADX && fusedPerm {
+		permADX(&s[0], &next[0], &im.fullRC[0], &im.pc0[0], &im.k4[0], &im.m[0], t, c.rp)
+		if (FullRounds+c.rp)%2 == 1 {
+			s = next
+		}
+		var out fr.Element
+		out.Mul(&s[1], &im.kFinal)
+		return out
+	}
 	for r := 0; r < half; r++ {
 		fullSbox(s, im.rc[r], t)
 		mulInt(&next[0], &s[0], im.m, t)
@@ -223,6 +238,10 @@ func (c *Constants) hashInt(in []fr.Element) fr.Element {
 	out.Mul(&s[1], &im.kFinal)
 	return out
 }
+
+// fusedPerm selects permADX (one assembly call per hash) over the per-round
+// kernels when useADX is set; tests and benchmarks compare the two.
+var fusedPerm = true
 
 // fullSboxGo sets s[j] ← (s[j] + rc[j])^5 for j < t.
 func fullSboxGo(s *state, rc []fr.Element, t int) {

@@ -64,3 +64,11 @@ func partialSbox(z, c, k *fr.Element) {
 //
 //go:noescape
 func sqrADX(z, x *fr.Element)
+
+// permADX runs the whole integer-MDS permutation on s (tmp is the second
+// buffer): rc holds the R_F·t full-round constants in round order, pc0 and
+// k4 one element per partial round, m the t·t matrix. The final state is
+// in s when R_F + rp is even, else in tmp.
+//
+//go:noescape
+func permADX(s, tmp, rc, pc0, k4 *fr.Element, m *uint64, t, rp int)
