@@ -41,6 +41,9 @@ type Kill struct {
 	At      time.Time `json:"-"`       // when the signal was sent
 }
 
+// String formats the kill as "<victim>@+<ms>ms".
+func (k Kill) String() string { return fmt.Sprintf("%s@+%dms", k.Victim, k.AfterMs) }
+
 // Report is what a chaos run found. OK is true when every check passed.
 //
 // The execution counts come from the workers' execution records (see executions.go for the rules): Executions
