@@ -293,3 +293,122 @@ col: \
 	ADDQ    $32, DI \
 	DECQ    CX \
 	JNZ     row
+
+// PROD(moff, xoff): (R8..R12) += m·x with m the word at moff(AX) and x the
+// element at xoff(BX). Expects CF = OF = 0 and R15 = 0, and leaves them so
+// (the sum stays below 2^316), so unrolled products chain without resets.
+#define PROD(moff, xoff) \
+	MOVQ  moff(AX), DX       \
+	MULXQ xoff+0(BX), R13, R14  \
+	ADCXQ R13, R8            \
+	ADOXQ R14, R9            \
+	MULXQ xoff+8(BX), R13, R14  \
+	ADCXQ R13, R9            \
+	ADOXQ R14, R10           \
+	MULXQ xoff+16(BX), R13, R14 \
+	ADCXQ R13, R10           \
+	ADOXQ R14, R11           \
+	MULXQ xoff+24(BX), R13, R14 \
+	ADCXQ R13, R11           \
+	ADOXQ R14, R12           \
+	ADCXQ R15, R12
+
+// ROW_START clears the row accumulator, R15 and the flags.
+#define ROW_START \
+	XORQ R8, R8   \
+	XORQ R9, R9   \
+	XORQ R10, R10 \
+	XORQ R11, R11 \
+	XORQ R12, R12 \
+	XORQ R15, R15
+
+// ROW_END stores (R8..R12)·2^−64 mod r at (DI) (one Montgomery step and a
+// conditional subtraction, as in MDS_ROWS) and advances DI. Clobbers DX,
+// SI, R8..R15.
+#define ROW_END \
+	MOVQ    $0xfffffffeffffffff, DX \
+	IMULQ   R8, DX                  \
+	XORQ    R15, R15                \
+	MULXQ   rmod<>+0(SB), R13, R14  \
+	ADCXQ   R13, R8                 \
+	ADOXQ   R14, R9                 \
+	MULXQ   rmod<>+8(SB), R13, R14  \
+	ADCXQ   R13, R9                 \
+	ADOXQ   R14, R10                \
+	MULXQ   rmod<>+16(SB), R13, R14 \
+	ADCXQ   R13, R10                \
+	ADOXQ   R14, R11                \
+	MULXQ   rmod<>+24(SB), R13, R14 \
+	ADCXQ   R13, R11                \
+	ADOXQ   R14, R12                \
+	ADCXQ   R15, R12                \
+	MOVQ    R9, R13                 \
+	MOVQ    R10, R14                \
+	MOVQ    R11, R15                \
+	MOVQ    R12, SI                 \
+	SUBQ    rmod<>+0(SB), R13       \
+	SBBQ    rmod<>+8(SB), R14       \
+	SBBQ    rmod<>+16(SB), R15      \
+	SBBQ    rmod<>+24(SB), SI       \
+	CMOVQCC R13, R9                 \
+	CMOVQCC R14, R10                \
+	CMOVQCC R15, R11                \
+	CMOVQCC SI, R12                 \
+	MOVQ    R9, 0(DI)               \
+	MOVQ    R10, 8(DI)              \
+	MOVQ    R11, 16(DI)             \
+	MOVQ    R12, 24(DI)             \
+	ADDQ    $32, DI
+
+// ROWS3 / ROWS9 / ROWS12: MDS_ROWS unrolled for t = 3, 9 and 12: AX the matrix, BX
+// s, DI dst. Clobber AX, CX, DX, SI, DI, R8..R15.
+#define ROWS3 \
+	MOVQ $3, CX        \
+rows3loop:            \
+	ROW_START          \
+	PROD(0, 0)         \
+	PROD(8, 32)        \
+	PROD(16, 64)       \
+	ROW_END            \
+	ADDQ $24, AX       \
+	DECQ CX            \
+	JNZ  rows3loop
+
+#define ROWS9 \
+	MOVQ $9, CX        \
+rows9loop:            \
+	ROW_START          \
+	PROD(0, 0)         \
+	PROD(8, 32)        \
+	PROD(16, 64)       \
+	PROD(24, 96)       \
+	PROD(32, 128)      \
+	PROD(40, 160)      \
+	PROD(48, 192)      \
+	PROD(56, 224)      \
+	PROD(64, 256)      \
+	ROW_END            \
+	ADDQ $72, AX       \
+	DECQ CX            \
+	JNZ  rows9loop
+
+#define ROWS12 \
+	MOVQ $12, CX       \
+rows12loop:           \
+	ROW_START          \
+	PROD(0, 0)       \
+	PROD(8, 32)       \
+	PROD(16, 64)       \
+	PROD(24, 96)       \
+	PROD(32, 128)       \
+	PROD(40, 160)       \
+	PROD(48, 192)       \
+	PROD(56, 224)       \
+	PROD(64, 256)       \
+	PROD(72, 288)       \
+	PROD(80, 320)       \
+	PROD(88, 352)       \
+	ROW_END            \
+	ADDQ $96, AX       \
+	DECQ CX            \
+	JNZ  rows12loop

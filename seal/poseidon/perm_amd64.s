@@ -11,6 +11,9 @@
 // the integer MDS layer into the other buffer. s holds the initial state;
 // the final state is in s if R_F + rp is even, else in tmp.
 //
+// The MDS layer is unrolled for t = 3, 9 and 12 (the widths of Filecoin's
+// arities 2, 8 and 11) and a loop over t otherwise.
+//
 // Frame: a (32 bytes, POW5's slot), then the loop state.
 TEXT ·permADX(SB), NOSPLIT, $96-64
 	MOVQ s+0(FP), AX
@@ -74,7 +77,28 @@ rows:
 	MOVQ nxt-48(SP), DI
 	MOVQ m+40(FP), AX
 	MOVQ t+48(FP), CX
+	MOVQ cur-40(SP), BX
+	CMPQ CX, $3
+	JEQ  rowst3
+	CMPQ CX, $9
+	JEQ  rowst9
+	CMPQ CX, $12
+	JEQ  rowst12
 	MDS_ROWS(cur-40(SP))
+	JMP  swap
+
+rowst3:
+	ROWS3
+	JMP swap
+
+rowst9:
+	ROWS9
+	JMP swap
+
+rowst12:
+	ROWS12
+
+swap:
 	MOVQ cur-40(SP), AX
 	MOVQ nxt-48(SP), BX
 	MOVQ BX, cur-40(SP)
