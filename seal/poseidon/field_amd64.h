@@ -412,3 +412,80 @@ rows12loop:           \
 	ADDQ $96, AX       \
 	DECQ CX            \
 	JNZ  rows12loop
+
+// ROW_END_LAZY is ROW_END without the conditional subtraction: it stores
+// (R8..R12)·2^−64 mod r as a value below 2r, which PROD accepts as input
+// (row sums stay below 2L·r < 2^317) but the S-box does not.
+#define ROW_END_LAZY \
+	MOVQ    $0xfffffffeffffffff, DX \
+	IMULQ   R8, DX                  \
+	XORQ    R15, R15                \
+	MULXQ   rmod<>+0(SB), R13, R14  \
+	ADCXQ   R13, R8                 \
+	ADOXQ   R14, R9                 \
+	MULXQ   rmod<>+8(SB), R13, R14  \
+	ADCXQ   R13, R9                 \
+	ADOXQ   R14, R10                \
+	MULXQ   rmod<>+16(SB), R13, R14 \
+	ADCXQ   R13, R10                \
+	ADOXQ   R14, R11                \
+	MULXQ   rmod<>+24(SB), R13, R14 \
+	ADCXQ   R13, R11                \
+	ADOXQ   R14, R12                \
+	ADCXQ   R15, R12                \
+	MOVQ    R9, 0(DI)               \
+	MOVQ    R10, 8(DI)              \
+	MOVQ    R11, 16(DI)             \
+	MOVQ    R12, 24(DI)             \
+	ADDQ    $32, DI
+
+// ROWS3_LAZY / ROWS9_LAZY: ROWS3 / ROWS9 for a partial round followed by
+// another partial round: row 0 (the next S-box input) is reduced fully,
+// rows 1.. (only ever multiplied by the matrix again) below 2r.
+#define ROWS3_LAZY \
+	ROW_START          \
+	PROD(0, 0)         \
+	PROD(8, 32)        \
+	PROD(16, 64)       \
+	ROW_END            \
+	ADDQ $24, AX       \
+	MOVQ $2, CX        \
+lazy3loop:            \
+	ROW_START          \
+	PROD(0, 0)         \
+	PROD(8, 32)        \
+	PROD(16, 64)       \
+	ROW_END_LAZY       \
+	ADDQ $24, AX       \
+	DECQ CX            \
+	JNZ  lazy3loop
+
+#define ROWS9_LAZY \
+	ROW_START          \
+	PROD(0, 0)       \
+	PROD(8, 32)       \
+	PROD(16, 64)       \
+	PROD(24, 96)       \
+	PROD(32, 128)       \
+	PROD(40, 160)       \
+	PROD(48, 192)       \
+	PROD(56, 224)       \
+	PROD(64, 256)       \
+	ROW_END            \
+	ADDQ $72, AX       \
+	MOVQ $8, CX        \
+lazy9loop:            \
+	ROW_START          \
+	PROD(0, 0)       \
+	PROD(8, 32)       \
+	PROD(16, 64)       \
+	PROD(24, 96)       \
+	PROD(32, 128)       \
+	PROD(40, 160)       \
+	PROD(48, 192)       \
+	PROD(56, 224)       \
+	PROD(64, 256)       \
+	ROW_END_LAZY       \
+	ADDQ $72, AX       \
+	DECQ CX            \
+	JNZ  lazy9loop

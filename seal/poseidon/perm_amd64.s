@@ -12,7 +12,9 @@
 // the final state is in s if R_F + rp is even, else in tmp.
 //
 // The MDS layer is unrolled for t = 3, 9 and 12 (the widths of Filecoin's
-// arities 2, 8 and 11) and a loop over t otherwise.
+// arities 2, 8 and 11) and a loop over t otherwise. For t = 3 and 9, a
+// partial round followed by another leaves u1.. below 2r instead of
+// reducing them fully: they only meet the matrix again.
 //
 // Frame: a (32 bytes, POW5's slot), then the loop state.
 TEXT ·permADX(SB), NOSPLIT, $96-64
@@ -49,7 +51,30 @@ round:
 	STORE_RESULT(SI)
 	ADDQ $32, pcp-64(SP)
 	ADDQ $32, kp-72(SP)
+
+	// Another partial round follows: rows 1.. may stay below 2r.
+	MOVQ rnd-80(SP), AX
+	MOVQ rp+56(FP), BX
+	ADDQ $3, BX
+	CMPQ AX, BX
+	JEQ  rows
+	MOVQ nxt-48(SP), DI
+	MOVQ m+40(FP), AX
+	MOVQ t+48(FP), CX
+	MOVQ cur-40(SP), BX
+	CMPQ CX, $3
+	JEQ  lazyt3
+	CMPQ CX, $9
+	JEQ  lazyt9
 	JMP  rows
+
+lazyt3:
+	ROWS3_LAZY
+	JMP swap
+
+lazyt9:
+	ROWS9_LAZY
+	JMP swap
 
 full:
 	// Full round: s[j] ← (s[j] + rc[j])^5 for every j.
