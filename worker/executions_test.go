@@ -14,6 +14,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"sealfleet/storiface"
+	"sealfleet/worker/workertest"
 )
 
 // readExecs reads the rig's execution record.
@@ -310,5 +311,45 @@ func TestExecutionSummary(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestRestartRemovesTemporariesOfCutCalls(t *testing.T) {
+	r := newRig(t)
+	release := r.backend.Hold("SealCommit2")
+	defer release()
+	w1 := r.worker(t, r.ret)
+	if _, err := w1.SealCommit2(r.ctx, testSector, storiface.Commit1Out("c1")); err != nil {
+		t.Fatal(err)
+	}
+	<-r.backend.Entered
+	// What a PreCommit1 of the same sector cut by a kill leaves: temporaries in two paths; and the temporary
+	// of another sector, which belongs to no cut call of this worker.
+	seal := filepath.Join(r.store.Root, string(workertest.SealPathID))
+	other := storiface.SectorName(abi.SectorID{Miner: 1000, Number: 8}) + tmpSuffix
+	mine := []string{
+		filepath.Join(seal, "cache", storiface.SectorName(testSector.ID)+tmpSuffix, "sc-02-data-layer-1.dat.tmp"),
+		filepath.Join(seal, "sealed", storiface.SectorName(testSector.ID)+tmpSuffix),
+	}
+	keep := filepath.Join(seal, "sealed", other)
+	for _, p := range append(mine, keep) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.worker(t, r.ret)
+	for _, p := range []string{filepath.Dir(mine[0]), mine[1]} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s survived the restart (%v)", p, err)
+		}
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("the temporary of another sector was removed: %v", err)
 	}
 }

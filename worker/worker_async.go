@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/filecoin-project/go-jsonrpc"
 
@@ -212,6 +214,7 @@ func (l *LocalWorker) recoverCalls(ctx context.Context) error {
 	}
 	for _, rec := range recs {
 		if rec.State == callStarted {
+			l.removeCutTemps(ctx, rec)
 			rec.Err = storiface.Errf(storiface.ErrTempWorkerRestart, "worker restarted while running call %s", rec.ID)
 			rec.Result = nil
 			// The execution stays unfinished: it was cut short, and the record says so.
@@ -227,6 +230,33 @@ func (l *LocalWorker) recoverCalls(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// removeCutTemps removes the temporaries (<type>/<sector>.sealfleet-tmp in every local path) that a call cut
+// short by the restart may have left: its sector may be sealed elsewhere now, so no later call here would clear
+// them. Nothing runs yet when it is called (no call of this lifetime has started), so nothing in flight is touched.
+func (l *LocalWorker) removeCutTemps(ctx context.Context, rec callRecord) {
+	if l.deps.Local == nil || rec.ID.Sector == storiface.NoSectorRef.ID {
+		return
+	}
+	paths, err := l.deps.Local.Local(ctx)
+	if err != nil {
+		l.log.Warn("listing local paths to clear temporaries of a cut call", "call", rec.ID, "err", err)
+		return
+	}
+	for _, p := range paths {
+		for _, t := range storiface.PathTypes {
+			tmp := filepath.Join(p.LocalPath, t.String(), storiface.SectorName(rec.ID.Sector)+tmpSuffix)
+			if _, err := os.Lstat(tmp); err != nil {
+				continue
+			}
+			if err := os.RemoveAll(tmp); err != nil {
+				l.log.Warn("removing a temporary of a cut call", "call", rec.ID, "path", tmp, "err", err)
+				continue
+			}
+			l.log.Info("removed a temporary of a call cut by the restart", "call", rec.ID, "path", tmp)
+		}
+	}
 }
 
 // isUnreachable reports whether err means the manager could not be reached (as opposed to it refusing).
