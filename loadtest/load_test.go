@@ -132,26 +132,39 @@ func measureDiag(t *testing.T, ctx context.Context, client api.Manager, sc scale
 	if rejections != sc.workers {
 		t.Fatalf("SchedDiagRequest: %d per-worker answers, want %d", rejections, sc.workers)
 	}
+	jobs := func() error { _, err := client.WorkerJobs(ctx); return err }
+	during, n := measureWhile(t, sc.samples, func() error { _, err := client.SchedDiag(ctx); return err }, jobs)
+	t.Logf("WorkerJobs over RPC while SchedDiag runs in a loop (%d calls): %s", n, during)
+	// The control: the same with a call of a similar answer size that holds the scheduler's lock only to copy
+	// the workers' stats, so the difference is what SchedDiag's own work costs the other call.
+	during, n = measureWhile(t, sc.samples, func() error { _, err := client.WorkerStats(ctx); return err }, jobs)
+	t.Logf("WorkerJobs over RPC while WorkerStats runs in a loop (%d calls): %s", n, during)
+}
+
+// measureWhile measures f n times while a goroutine calls loop back to back; it returns the latencies and how
+// many loop calls completed.
+func measureWhile(t *testing.T, n int, loop, f func() error) (latencies, int) {
+	t.Helper()
 	stop := make(chan struct{})
 	looped := make(chan int)
 	go func() {
-		n := 0
-		defer func() { looped <- n }()
+		calls := 0
+		defer func() { looped <- calls }()
 		for {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			if _, err := client.SchedDiag(ctx); err != nil {
+			if loop() != nil {
 				return
 			}
-			n++
+			calls++
 		}
 	}()
-	during := measure(t, sc.samples, func() error { _, err := client.WorkerJobs(ctx); return err })
+	l := measure(t, n, f)
 	close(stop)
-	t.Logf("WorkerJobs over RPC while SchedDiag runs in a loop (%d calls): %s", <-looped, during)
+	return l, <-looped
 }
 
 // latencies summarises measured call times.

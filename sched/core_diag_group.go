@@ -143,6 +143,9 @@ func (c *Core) diagSnapshot() *diagSnapshot {
 	}
 	g.answer(s)
 	c.diagWindows(s)
+	if len(c.reqs) == s.waiting {
+		return s // nothing started: no assignments (skips a walk over every request)
+	}
 	for _, r := range c.reqs {
 		if r.worker != nil && r.state != StateWaiting {
 			s.assignments = append(s.assignments, DiagAssignment{ID: r.ID, Sector: r.Sector.ID, Task: r.Task,
@@ -234,6 +237,8 @@ type diagGrouper struct {
 	pos      map[*WorkerHandle]int
 	holders  []*Request
 	byShape  map[diagShape]int
+	last     diagShape // the previous request's shape and group: queues hold long runs of one shape
+	lastIdx  int
 	reps     []*Request     // each group's first request
 	sigs     map[string]int // unkeyed selector outcomes seen
 	eligible map[int][]int  // per request key: the workers the selector is asked about (see explain)
@@ -254,7 +259,10 @@ func (g *diagGrouper) add(r *Request, s *diagSnapshot) {
 		sh.sel = -1 - g.outcome(r)
 	}
 	s.waiting++
-	i, ok := g.byShape[sh]
+	i, ok := g.lastIdx, s.waiting > 1 && sh == g.last
+	if !ok {
+		i, ok = g.byShape[sh]
+	}
 	if !ok {
 		i = len(s.groups)
 		g.byShape[sh] = i
@@ -263,6 +271,7 @@ func (g *diagGrouper) add(r *Request, s *diagSnapshot) {
 			Task: r.Task, ProofType: r.Sector.ProofType, Priority: r.Priority, State: r.state.String(),
 			Worker: r.Worker(), Added: r.Added, Reserved: r.reserved}})
 	}
+	g.last, g.lastIdx = sh, i
 	grp := &s.groups[i]
 	grp.first.Count++
 	if len(grp.ids) < DiagIDs {
