@@ -210,8 +210,7 @@ func (c *Constants) hashInt(in []fr.Element) fr.Element {
 	s, next := &bufs[0], &bufs[1]
 	s[0] = c.domainTag
 	copy(s[1:t], in)
-	if useADX && fusedPerm {
-		permADX(&s[0], &next[0], &im.fullRC[0], &im.pc0[0], &im.k4[0], &im.m[0], t, c.rp)
+	if permFused(s, next, im, t, c.rp) {
 		if (FullRounds+c.rp)%2 == 1 {
 			s = next
 		}
@@ -238,10 +237,6 @@ func (c *Constants) hashInt(in []fr.Element) fr.Element {
 	out.Mul(&s[1], &im.kFinal)
 	return out
 }
-
-// fusedPerm selects permADX (one assembly call per hash) over the per-round
-// kernels when useADX is set; tests and benchmarks compare the two.
-var fusedPerm = true
 
 // fullSboxGo sets s[j] ← (s[j] + rc[j])^5 for j < t.
 func fullSboxGo(s *state, rc []fr.Element, t int) {

@@ -72,3 +72,18 @@ func sqrADX(z, x *fr.Element)
 //
 //go:noescape
 func permADX(s, tmp, rc, pc0, k4 *fr.Element, m *uint64, t, rp int)
+
+// fusedPerm selects permADX (one assembly call per hash) over the per-round
+// kernels when useADX is set; tests compare the two.
+var fusedPerm = true
+
+// permFused runs the whole permutation on s (next is the second buffer)
+// with permADX and reports true, or reports false (and does nothing) when
+// the per-round kernels are to be used.
+func permFused(s, next *state, im *intMDS, t, rp int) bool {
+	if !useADX || !fusedPerm {
+		return false
+	}
+	permADX(&s[0], &next[0], &im.fullRC[0], &im.pc0[0], &im.k4[0], &im.m[0], t, rp)
+	return true
+}

@@ -43,8 +43,9 @@ func inputSets(arity, n int, rng *rand.Rand) [][]fr.Element {
 }
 
 // TestPathsMatchReference checks every optimised path — Hash as
-// dispatched (assembly kernels where the CPU has them), the integer-MDS
-// form with the portable Go kernels, and the sparse form — against the
+// dispatched (the fused assembly permutation where the CPU has ADX), the
+// integer-MDS form with the per-round kernels and with the portable Go
+// kernels, and the sparse form — against the
 // textbook permutation for every arity on edge-value and random inputs.
 func TestPathsMatchReference(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
@@ -60,6 +61,14 @@ func TestPathsMatchReference(t *testing.T) {
 			saved := useADX
 			useADX = false
 			defer func() { useADX = saved }()
+			return c.hashInt(in), true
+		}},
+		{"int-per-round-kernels", func(c *Constants, in []fr.Element) (fr.Element, bool) {
+			if c.intForm == nil {
+				return fr.Element{}, false
+			}
+			restore := setFused(false)
+			defer restore()
 			return c.hashInt(in), true
 		}},
 		{"sparse", func(c *Constants, in []fr.Element) (fr.Element, bool) { return c.hashSparse(in), true }},
