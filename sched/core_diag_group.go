@@ -112,9 +112,10 @@ type diagSnapshot struct {
 	assignOrder []diagOrder // parallel to assignments
 }
 
-// diagSnapshot copies what Diag reports. Requests of one shape are asked about once (through the first of them
-// in queue order): the cost is requests + shapes × workers, plus one Filter per (request, eligible worker) for
-// requests whose selector is not Keyed (their answers depend on the sector).
+// diagSnapshot copies what Diag reports. Each worker is asked once per answer class (through the first request
+// of the class in queue order) plus once or twice per group waiting on a worker: the cost is requests +
+// classes × workers + groups, plus one Filter per (request, eligible worker) for requests whose selector is not
+// Keyed (their answers depend on the sector).
 func (c *Core) diagSnapshot() *diagSnapshot {
 	c.newDiagPass()
 	c.mergeIncoming()

@@ -339,9 +339,9 @@ func (s *Scheduler) RemoveRequest(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// Info returns the diagnostics of sched-diag (see Core.Diag: alike requests are grouped). Only the copy of the
-// core's state and one worker evaluation per group happen under the scheduler's lock; the answer is built after
-// it is released, so a diagnosis delays scheduling by little more than one pass over the queue.
+// Info returns the diagnostics of sched-diag (see Core.Diag: alike requests are grouped). Only the walk over the
+// queue and the workers' answers per class of requests happen under the scheduler's lock; the answer is built
+// after it is released, so a diagnosis delays scheduling by about one pass over the queue.
 func (s *Scheduler) Info(ctx context.Context) (DiagInfo, error) {
 	s.mu.Lock()
 	snap := s.core.diagSnapshot()
