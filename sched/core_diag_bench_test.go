@@ -88,3 +88,37 @@ func BenchmarkDiagMixed500x20000(b *testing.B) {
 	c.Step(at)
 	benchDiag(b, c)
 }
+
+// BenchmarkDiagExisting500x20000 has 500 workers that could all run PC2 and 20,000 queued PC2s (no pass yet),
+// each with an existing-files selector for a sector held on one of the workers' paths: the selectors are not
+// Keyed, so each request's outcome is keyed by the paths holding its files (diagKeyer), one group per path.
+func BenchmarkDiagExisting500x20000(b *testing.B) {
+	c, err := NewCore(CoreConfig{Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const workers = 500
+	idx := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{}}
+	for i := range workers {
+		id := storiface.WorkerID(uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("pc2-", i))))
+		info := storiface.WorkerInfo{Hostname: fmt.Sprintf("pc2-%d", i),
+			Resources: storiface.WorkerResources{MemPhysical: 512 << 30, CPUs: 64, GPUs: []string{"gpu"}}}
+		paths := []storiface.StoragePath{{ID: storiface.ID(fmt.Sprint("p", i)), CanSeal: true}}
+		if err := c.AddWorker(id, info, map[storiface.TaskType]struct{}{storiface.TTPreCommit2: {}}, paths); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 20000 {
+		s := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(i)}
+		idx.holds[s] = []storiface.ID{storiface.ID(fmt.Sprint("p", i%workers))}
+		r := &Request{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(fmt.Sprint(i))),
+			Sector: storiface.SectorRef{ID: s, ProofType: abi.RegisteredSealProof_StackedDrg32GiBV1_1},
+			Task:   storiface.TTPreCommit2, Sel: NewExistingSelector(idx, s, storiface.FTSealed|storiface.FTCache, false),
+			Added: start.Add(time.Duration(i) * time.Millisecond), Ctx: context.Background()}
+		if err := c.AddRequest(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchDiag(b, c)
+}

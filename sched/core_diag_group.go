@@ -240,9 +240,10 @@ type diagGrouper struct {
 	byShape  map[diagShape]int
 	last     diagShape // the previous request's shape and group: queues hold long runs of one shape
 	lastIdx  int
-	reps     []*Request     // each group's first request
-	sigs     map[string]int // unkeyed selector outcomes seen
-	eligible map[int][]int  // per request key: the workers the selector is asked about (see explain)
+	reps     []*Request                // each group's first request
+	sigs     map[string]int            // unkeyed selector outcomes seen
+	eligible map[int][]int             // per request key: the workers the selector is asked about (see explain)
+	paths    map[storiface.ID]struct{} // every worker's paths, for diagKeyer; built when first needed
 	buf      []byte
 }
 
@@ -282,8 +283,22 @@ func (g *diagGrouper) add(r *Request, s *diagSnapshot) {
 }
 
 // outcome numbers the answers of r's (unkeyed) selector over the workers explain would ask it about: requests
-// with the same number are accepted and rejected by the same workers.
+// with the same number are accepted and rejected by the same workers. A selector that implements diagKeyer is
+// numbered by its key, without asking the workers.
 func (g *diagGrouper) outcome(r *Request) int {
+	if dk, ok := r.Sel.(diagKeyer); ok {
+		if g.paths == nil {
+			g.paths = map[storiface.ID]struct{}{}
+			for _, h := range g.hs {
+				for _, p := range h.paths {
+					g.paths[p.ID] = struct{}{}
+				}
+			}
+		}
+		if key, ok := dk.diagKey(r.ctx(), r.Sector.ProofType, g.c.pass, g.paths); ok {
+			return g.number("k" + key)
+		}
+	}
 	el, ok := g.eligible[r.key]
 	if !ok {
 		for i, h := range g.hs {
@@ -306,10 +321,15 @@ func (g *diagGrouper) outcome(r *Request) int {
 		}
 	}
 	g.buf = b
-	n, ok := g.sigs[string(b)]
+	return g.number(string(b))
+}
+
+// number returns the number of an outcome signature: workers' answers ('a', 'r', 'e' per worker) or "k"+diagKey.
+func (g *diagGrouper) number(sig string) int {
+	n, ok := g.sigs[sig]
 	if !ok {
 		n = len(g.sigs)
-		g.sigs[string(b)] = n
+		g.sigs[sig] = n
 	}
 	return n
 }

@@ -181,6 +181,19 @@ func TestDiagMergesAlikeRequests(t *testing.T) {
 				h.req(storiface.TTPreCommit2, 0, NewExistingSelector(idx, s, storiface.FTCache|storiface.FTSealed, false))
 			}
 		}, []group{{storiface.TTPreCommit2, 0, "queued", 4}}},
+		{"move selectors merge by held paths", []box{c2("x"),
+			{name: "a", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pa"}},
+			{name: "b", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pb"}}}, func(h *harness) {
+			// Best destination pa (worker a); no remote moves. Held nowhere: every worker rejects. Held on pb:
+			// every worker rejects too, but Diag keys move selectors by the held paths, so it is its own group.
+			idx := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{}, alloc: []storiface.ID{"pa"}}
+			for _, held := range []storiface.ID{"pz", "pb", "pz-other"} {
+				s := abi.SectorID{Miner: 1000, Number: abi.SectorNumber(h.n + 1)}
+				idx.holds[s] = []storiface.ID{held}
+				h.req(storiface.TTFinalize, 0, NewMoveSelector(idx, s, storiface.FTSealed|storiface.FTCache,
+					storiface.PathStorage, 1000, false))
+			}
+		}, []group{{storiface.TTFinalize, 0, "queued", 2}, {storiface.TTFinalize, 0, "queued", 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, CoreConfig{Windows: 1}, tc.boxes...)
