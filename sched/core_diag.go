@@ -168,9 +168,18 @@ func (c *Core) diagRequest(r *Request, hs []*WorkerHandle) DiagRequest {
 	return dr
 }
 
-// explain says why h does not run r now.
+// explain says why h does not run r now, with the reason's detail.
 func (c *Core) explain(r *Request, h *WorkerHandle) (Reason, string) {
+	return c.explainAt(r, h, true)
+}
+
+// explainAt is explain; without detail it leaves the detail empty and, for selectors that implement
+// diagFilterer, asks the selector without having it word a rejection (Diag words only the examples it shows).
+func (c *Core) explainAt(r *Request, h *WorkerHandle, detail bool) (Reason, string) {
 	if h == r.worker {
+		if !detail {
+			return ReasonAssignedHere, ""
+		}
 		where := fmt.Sprintf("waiting in window %d", r.window)
 		if r.window < 0 {
 			where = "holding the worker's starvation reservation"
@@ -186,12 +195,22 @@ func (c *Core) explain(r *Request, h *WorkerHandle) (Reason, string) {
 	if sf := h.everFits(r.key); sf != resources.Fits {
 		return ReasonTooSmall, sf.String()
 	}
-	ok, why, err := r.Sel.Filter(r.ctx(), r.Task, r.Sector.ProofType, h)
-	if err != nil {
-		return ReasonSelectorError, err.Error()
-	}
-	if !ok {
-		return ReasonSelector, why
+	if df, ok := r.Sel.(diagFilterer); ok && !detail {
+		ok, err := df.diagFilter(r.ctx(), r.Task, r.Sector.ProofType, h)
+		if err != nil {
+			return ReasonSelectorError, ""
+		}
+		if !ok {
+			return ReasonSelector, ""
+		}
+	} else {
+		ok, why, err := r.Sel.Filter(r.ctx(), r.Task, r.Sector.ProofType, h)
+		if err != nil {
+			return ReasonSelectorError, err.Error()
+		}
+		if !ok {
+			return ReasonSelector, why
+		}
 	}
 	now := h.canStart(r.key, r)
 	if now != resources.Fits {
@@ -199,13 +218,22 @@ func (c *Core) explain(r *Request, h *WorkerHandle) (Reason, string) {
 			a := h.committed
 			ns := h.need(r.key)
 			if a.CanHandle(&ns.need, &h.Info.Resources, h.Info.IgnoreResources) == resources.Fits {
+				if !detail {
+					return ReasonReserved, ""
+				}
 				return ReasonReserved, fmt.Sprintf("for %s of %s", h.reservedBy.Task.Short(),
 					storiface.SectorName(h.reservedBy.Sector.ID))
 			}
 		}
 		if wi, wsf := h.windowFor(r.key); wi < 0 {
+			if !detail {
+				return ReasonNoCapacity, ""
+			}
 			return ReasonNoCapacity, fmt.Sprintf("now: %s; windows: %s", now, wsf)
 		}
+	}
+	if !detail {
+		return ReasonLowerRank, ""
 	}
 	return ReasonLowerRank, fmt.Sprintf("eligible (can start now: %v, load %.2f)", now == resources.Fits, h.loadFig())
 }

@@ -171,10 +171,7 @@ func (g *diagGrouper) answer(s *diagSnapshot) {
 		grp, rep := &s.groups[i], g.reps[i]
 		cls, ok := classes[answerClass(grp.shape)]
 		if !ok {
-			cls = diagAnswers{answers: make([]diagAnswer, len(g.hs)), own: grp.shape.worker}
-			for j := range g.hs {
-				cls.answers[j] = ask(rep, j)
-			}
+			cls = g.classAnswers(rep, grp.shape.worker, ask)
 			classes[answerClass(grp.shape)] = cls
 		}
 		grp.answers = cls.answers
@@ -185,6 +182,27 @@ func (g *diagGrouper) answer(s *diagSnapshot) {
 			grp.patches = append(grp.patches, diagPatch{worker: w, answer: ask(rep, w)})
 		}
 	}
+}
+
+// diagDetailed is how many workers giving one reason get their detail worded in an answer class: Diag shows the
+// first one's, and up to two of a class's answers are replaced in a group (its own worker and the class's).
+const diagDetailed = 3
+
+// classAnswers asks every worker about rep, wording the detail only for the first diagDetailed workers of each
+// reason (ask words it).
+func (g *diagGrouper) classAnswers(rep *Request, own int, ask func(*Request, int) diagAnswer) diagAnswers {
+	cls := diagAnswers{answers: make([]diagAnswer, len(g.hs)), own: own}
+	worded := map[Reason]int{}
+	for j, h := range g.hs {
+		reason, _ := g.c.explainAt(rep, h, false)
+		if worded[reason] < diagDetailed {
+			worded[reason]++
+			cls.answers[j] = ask(rep, j)
+			continue
+		}
+		cls.answers[j] = diagAnswer{reason: reason}
+	}
+	return cls
 }
 
 // diagWaiting returns the requests waiting on workers (in windows or holding a reservation) and the reservation

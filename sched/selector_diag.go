@@ -21,10 +21,72 @@ type diagKeyer interface {
 	diagKey(ctx context.Context, spt abi.RegisteredSealProof, pass uint64, workers map[storiface.ID]struct{}) (key string, ok bool)
 }
 
+// diagFilterer is implemented by selectors that can answer Filter's question without wording a rejection:
+// diagFilter returns what Filter would return but the reason. Diag asks thousands of workers and words only the
+// answers it shows.
+type diagFilterer interface {
+	diagFilter(ctx context.Context, task storiface.TaskType, spt abi.RegisteredSealProof, w *WorkerHandle) (bool, error)
+}
+
 var (
-	_ diagKeyer = (*existingSelector)(nil)
-	_ diagKeyer = (*moveSelector)(nil)
+	_ diagKeyer    = (*existingSelector)(nil)
+	_ diagKeyer    = (*moveSelector)(nil)
+	_ diagFilterer = (*existingSelector)(nil)
+	_ diagFilterer = (*moveSelector)(nil)
 )
+
+// diagFilter implements diagFilterer, as Filter.
+func (s *existingSelector) diagFilter(ctx context.Context, task storiface.TaskType, spt abi.RegisteredSealProof,
+	w *WorkerHandle) (bool, error) {
+	if !w.Supports(task) {
+		return false, nil
+	}
+	if err := s.load(ctx, spt, w.Pass()); err != nil {
+		return false, err
+	}
+	if s.holds(w) {
+		return true, nil
+	}
+	if !s.allowFetch {
+		return false, nil
+	}
+	for _, p := range w.Paths() {
+		if _, ok := s.canFetch[p.ID]; ok {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// diagFilter implements diagFilterer, as Filter (and dest).
+func (s *moveSelector) diagFilter(ctx context.Context, task storiface.TaskType, spt abi.RegisteredSealProof,
+	w *WorkerHandle) (bool, error) {
+	if !w.Supports(task) {
+		return false, nil
+	}
+	if err := s.load(ctx, spt, w.Pass()); err != nil {
+		return false, err
+	}
+	dest := false
+	for _, si := range s.best {
+		if !w.HasPath(si.ID) {
+			continue
+		}
+		if _, held := s.have[si.ID]; held {
+			dest = true
+			break
+		}
+		ok, _, err := hasRoom(ctx, s.idx, si.ID, s.need, w)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			dest = true
+			break
+		}
+	}
+	return dest && (s.allowRemote || s.holds(w)), nil
+}
 
 // diagKey implements diagKeyer: Filter depends on the paths holding the files and, with allowFetch, the paths
 // that could receive them.
