@@ -8,17 +8,22 @@ DATA rmod<>+16(SB)/8, $0x3339d80809a1d805
 DATA rmod<>+24(SB)/8, $0x73eda753299d7d48
 GLOBL rmod<>(SB), RODATA|NOPTR, $32
 
+// −r⁻¹ mod 2^64, the Montgomery quotient factor.
+DATA qinv<>+0(SB)/8, $0xfffffffeffffffff
+GLOBL qinv<>(SB), RODATA|NOPTR, $8
+
 // Montgomery multiplication (CIOS, two carry chains with ADCX/ADOX):
 // (R12..R15) ← (R8..R11)·y·2^−256 mod r for canonical inputs, y the four
 // words at (DI). r's top word is below 2^62, so the running sum fits five
-// words and no sixth carry word is needed. Clobbers AX, BX, CX, DX, R8..R11
-// (left holding r subtracted from the result, or garbage).
+// words and no sixth carry word is needed. SI is the zero register of the
+// carry chains. Clobbers AX, BX, CX, DX, SI (left 0), R8..R11 (left holding
+// r subtracted from the result, or garbage).
 
 // MONT_STEP folds the low word of (R12..R15, BX) away: m = t0·(−r⁻¹),
-// t ← (t + m·r)/2^64, result in R12..R15.
+// t ← (t + m·r)/2^64, result in R12..R15. Needs SI = 0.
 #define MONT_STEP \
-	MOVQ  $0xfffffffeffffffff, DX \
-	IMULQ R12, DX                 \
+	MOVQ  R12, DX                 \
+	IMULQ qinv<>+0(SB), DX        \
 	XORQ  AX, AX                  \
 	MULXQ rmod<>+0(SB), AX, CX    \
 	ADCXQ R12, AX                 \
@@ -33,10 +38,9 @@ GLOBL rmod<>(SB), RODATA|NOPTR, $32
 	MULXQ rmod<>+24(SB), AX, R15  \
 	ADOXQ AX, R14                 \
 	ADCXQ BX, R15                 \
-	MOVQ  $0, AX                  \
-	ADOXQ AX, R15
+	ADOXQ SI, R15
 
-// MUL_FIRST: (R12..R15, BX) ← x·y[0].
+// MUL_FIRST: (R12..R15, BX) ← x·y[0]. Needs SI = 0.
 #define MUL_FIRST \
 	MOVQ  0(DI), DX       \
 	XORQ  AX, AX          \
@@ -47,10 +51,9 @@ GLOBL rmod<>(SB), RODATA|NOPTR, $32
 	ADOXQ AX, R14         \
 	MULXQ R11, AX, BX     \
 	ADOXQ AX, R15         \
-	MOVQ  $0, AX          \
-	ADOXQ AX, BX
+	ADOXQ SI, BX
 
-// MUL_NEXT(off): (R12..R15, BX) ← (R12..R15) + x·y[off/8].
+// MUL_NEXT(off): (R12..R15, BX) ← (R12..R15) + x·y[off/8]. Needs SI = 0.
 #define MUL_NEXT(off) \
 	MOVQ  off(DI), DX     \
 	XORQ  BX, BX          \
@@ -66,8 +69,7 @@ GLOBL rmod<>(SB), RODATA|NOPTR, $32
 	MULXQ R11, AX, CX     \
 	ADOXQ AX, R15         \
 	ADCXQ CX, BX          \
-	MOVQ  $0, AX          \
-	ADOXQ AX, BX
+	ADOXQ SI, BX
 
 // REDUCE_OUT: (R12..R15) < 2r → canonical, using R8..R11.
 #define REDUCE_OUT \
@@ -85,6 +87,7 @@ GLOBL rmod<>(SB), RODATA|NOPTR, $32
 	CMOVQCC R11, R15
 
 #define MONT_MUL \
+	XORQ SI, SI    \
 	MUL_FIRST      \
 	MONT_STEP      \
 	MUL_NEXT(8)    \
@@ -150,6 +153,7 @@ GLOBL rmod<>(SB), RODATA|NOPTR, $32
 	MOVQ    SI, R10               \
 	MOVQ    DI, R11               \
 	XORQ    BX, BX                \
+	XORQ    SI, SI                \
 	MONT_STEP                     \
 	MONT_STEP                     \
 	MONT_STEP                     \
@@ -326,8 +330,8 @@ col: \
 // conditional subtraction, as in MDS_ROWS) and advances DI. Clobbers DX,
 // SI, R8..R15.
 #define ROW_END \
-	MOVQ    $0xfffffffeffffffff, DX \
-	IMULQ   R8, DX                  \
+	MOVQ    R8, DX                  \
+	IMULQ   qinv<>+0(SB), DX        \
 	XORQ    R15, R15                \
 	MULXQ   rmod<>+0(SB), R13, R14  \
 	ADCXQ   R13, R8                 \
@@ -417,8 +421,8 @@ rows12loop:           \
 // (R8..R12)·2^−64 mod r as a value below 2r, which PROD accepts as input
 // (row sums stay below 2L·r < 2^317) but the S-box does not.
 #define ROW_END_LAZY \
-	MOVQ    $0xfffffffeffffffff, DX \
-	IMULQ   R8, DX                  \
+	MOVQ    R8, DX                  \
+	IMULQ   qinv<>+0(SB), DX        \
 	XORQ    R15, R15                \
 	MULXQ   rmod<>+0(SB), R13, R14  \
 	ADCXQ   R13, R8                 \
