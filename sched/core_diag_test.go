@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -165,7 +166,10 @@ func TestDiagMergesAlikeRequests(t *testing.T) {
 			h.req(storiface.TTPreCommit1, 0, NewAllocSelector(idx, storiface.FTCache|storiface.FTSealed, storiface.PathSealing))
 		}, []group{{storiface.TTPreCommit1, 0, "queued", 2}, {storiface.TTPreCommit1, 0, "queued", 2}}},
 		{"alloc selector rejections merge", []box{c2("x"), {name: "a", cpus: 64, memGiB: 512, tasks: allTasks,
-			paths: []storiface.ID{"pb"}}}, func(h *harness) {
+			paths: []storiface.ID{"pb"}}, {name: "a2", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pc"}},
+			{name: "a3", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pd"}},
+			{name: "a4", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pe"}},
+			{name: "a5", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pf"}}}, func(h *harness) {
 			idx := &fakeIndex{alloc: []storiface.ID{"pa"}}
 			for range 3 {
 				h.req(storiface.TTAddPiece, 0, NewAllocSelector(idx, storiface.FTUnsealed, storiface.PathSealing))
@@ -325,4 +329,48 @@ func TestDiagGroupsWhileBusy(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDiagFilterAgrees checks that the selectors' diagFilter (used by Diag for the workers whose rejection it
+// does not word) accepts exactly the workers Filter accepts, across holders, fetch and remote-move settings,
+// best paths and free space.
+func TestDiagFilterAgrees(t *testing.T) {
+	boxes := []box{
+		{name: "a", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pa"}},
+		{name: "b", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pb"}},
+		{name: "ab", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pa", "pb"}},
+		{name: "c", cpus: 64, memGiB: 512, tasks: allTasks, paths: []storiface.ID{"pc"}},
+		{name: "none", cpus: 64, memGiB: 512, tasks: allTasks},
+		{name: "c2", cpus: 64, memGiB: 512, tasks: []storiface.TaskType{storiface.TTCommit2}, paths: []storiface.ID{"pa"}},
+	}
+	sector := abi.SectorID{Miner: 1000, Number: 1}
+	ft := storiface.FTSealed | storiface.FTCache
+	for _, held := range [][]storiface.ID{nil, {"pa"}, {"pb", "pc"}} {
+		for _, alloc := range [][]storiface.ID{nil, {"pa"}, {"pb", "pa"}} {
+			for _, free := range []map[storiface.ID]int64{nil, {"pa": 0, "pb": 1 << 40, "pc": 1 << 40}} {
+				fi := &fakeIndex{holds: map[abi.SectorID][]storiface.ID{sector: held}, alloc: alloc, free: free}
+				var idx Index = fi
+				if free != nil {
+					idx = spaceIndex{fi}
+				}
+				sels := map[string]Selector{}
+				for _, flag := range []bool{false, true} {
+					sels[fmt.Sprint("existing fetch=", flag)] = NewExistingSelector(idx, sector, ft, flag)
+					sels[fmt.Sprint("move remote=", flag)] = NewMoveSelector(idx, sector, ft, storiface.PathStorage, 1000, flag)
+				}
+				for name, sel := range sels {
+					t.Run(fmt.Sprintf("%s held %v best %v space %v", name, held, alloc, free != nil), func(t *testing.T) {
+						h := newHarness(t, CoreConfig{}, boxes...)
+						for _, wh := range h.c.Workers() {
+							ok, _, err := sel.Filter(context.Background(), storiface.TTFinalize, spt32, wh)
+							dok, derr := sel.(diagFilterer).diagFilter(context.Background(), storiface.TTFinalize, spt32, wh)
+							if ok != dok || (err != nil) != (derr != nil) {
+								t.Errorf("worker %s: Filter %v %v, diagFilter %v %v", wh.Info.Hostname, ok, err, dok, derr)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
 }
