@@ -185,10 +185,10 @@ func managerKillLosing(first worker.Execution, second time.Time, kills []Kill) (
 		}
 		switch {
 		case in(k, first.Started):
-			return fmt.Sprintf("the manager was killed %d ms after the first call started, before it could record the call",
+			return fmt.Sprintf("the manager was killed %d ms after the first call started (window: call ID or early result not yet persisted)",
 				k.At.Sub(first.Started).Milliseconds()), true
 		case !first.Finished.IsZero() && in(k, first.Finished):
-			return fmt.Sprintf("the manager was killed %d ms after the first call finished, before the sector's next state was saved",
+			return fmt.Sprintf("the manager was killed %d ms after the first call finished (window: result taken, sector's next state not yet saved)",
 				k.At.Sub(first.Finished).Milliseconds()), true
 		}
 	}
