@@ -1,8 +1,9 @@
 // Package worker is the LocalWorker: it runs sealing calls against a seal.Backend on files it acquires through a
 // stores.Store, tracks every call in SQL so that a result is computed at most once and returned until the
 // manager acknowledges it, and reports the jobs it runs. Every execution of a call's work is also recorded and
-// kept after the acknowledgement (executions.go), so that how often each piece of work ran can be audited. The same type serves as the manager's embedded worker
-// and, behind the api.Worker RPC server, as a remote worker daemon.
+// kept after the acknowledgement (executions.go), so that how often each piece of work ran can be audited. The
+// same type serves as the manager's embedded worker and, behind the api.Worker RPC server, as a remote worker
+// daemon.
 package worker
 
 import (
