@@ -72,7 +72,7 @@ type DiagRequest struct {
 	Rejections []DiagRejection `json:",omitempty"`
 }
 
-// DiagWindow is one window of a worker.
+// DiagWindow is one window of a worker holding waiting tasks.
 type DiagWindow struct {
 	Worker      storiface.WorkerID
 	Hostname    string
@@ -97,14 +97,16 @@ type DiagAssignment struct {
 // DiagInfo is the scheduler's state as `sealfleet sealing sched-diag` shows it.
 type DiagInfo struct {
 	// Waiting is the number of requests queued or waiting on a worker: the sum of the Requests' Count.
-	Waiting     int
-	Requests    []DiagRequest
+	Waiting  int
+	Requests []DiagRequest
+	// OpenWindows lists the windows holding waiting tasks (every worker has CoreConfig.Windows windows; empty
+	// ones are left out, so the answer does not grow with idle workers).
 	OpenWindows []DiagWindow
 	Assignments []DiagAssignment
 }
 
 // Diag explains the core's state: the queued or waiting requests with the workers' reasons grouped by reason,
-// every window and every started request (Assignments, in queue order). Requests that every worker answers alike
+// the windows holding waiting tasks and every started request (Assignments, in queue order). Requests that every worker answers alike
 // are one entry with a count and their first DiagIDs IDs: same task, proof type, prepare type and priority, same
 // state (queued, or waiting on the same worker, window and reservation), same rank against the workers'
 // starvation reservations, and a selector that accepts and rejects the same workers (one Keyed class, or for

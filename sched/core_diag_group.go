@@ -234,11 +234,14 @@ func (c *Core) diagWaiting() (waiting, holders []*Request) {
 	return waiting, holders
 }
 
-// diagWindows copies every window of every worker.
+// diagWindows copies every window that holds waiting tasks.
 func (c *Core) diagWindows(s *diagSnapshot) {
 	for _, h := range c.handles {
 		for wi := range h.windows {
 			w := &h.windows[wi]
+			if len(w.todo) == 0 {
+				continue
+			}
 			dw := DiagWindow{Worker: h.ID, Hostname: h.Info.Hostname, Window: wi,
 				Utilization: w.alloc.Utilization(&h.Info.Resources)}
 			for _, r := range w.todo {

@@ -430,8 +430,10 @@ func TestDiagReasons(t *testing.T) {
 	if _, ok := h.c.DiagRequest(uuid.New()); ok {
 		t.Error("DiagRequest of an unknown ID: ok")
 	}
-	// One PC1 runs on "full", one waits there (listed in Requests, not in the started Assignments), one is queued.
-	if len(d.OpenWindows) != 4 || len(d.Assignments) != 1 || len(d.Requests) != 2 || d.Waiting != 2 {
+	// One PC1 runs on "full", one waits in its window (listed in Requests and in that window, not in the started
+	// Assignments), one is queued; the other workers' windows are empty and not listed.
+	if len(d.OpenWindows) != 1 || len(d.OpenWindows[0].Tasks) != 1 || len(d.Assignments) != 1 || len(d.Requests) != 2 ||
+		d.Waiting != 2 {
 		t.Fatalf("windows %d assignments %d requests %d waiting %d", len(d.OpenWindows), len(d.Assignments),
 			len(d.Requests), d.Waiting)
 	}
