@@ -50,7 +50,7 @@ var callMigrations = []db.Migration{{
 		err_msg TEXT,
 		started_at BIGINT NOT NULL
 	)`,
-}, executionMigration}
+}, executionMigration, executionErrMigration}
 
 // callTracker persists a worker's calls so that a restarted worker returns finished results instead of
 // recomputing them, and reports unfinished calls as lost to a restart. It also keeps the execution record

@@ -51,6 +51,12 @@ CREATE TABLE worker_boots (
 	)`,
 }
 
+// executionErrMigration keeps the saved error's message with a failed execution.
+var executionErrMigration = db.Migration{
+	Name: "add err_msg to worker_executions",
+	SQL:  `ALTER TABLE worker_executions ADD COLUMN err_msg TEXT`,
+}
+
 // ExecutionRetention is how long execution rows (and the boots that have none left) are kept; older ones are
 // dropped when a worker starts.
 const ExecutionRetention = 30 * 24 * time.Hour
@@ -83,9 +89,10 @@ type Execution struct {
 	// Started is when the row was written, just before the call's ID was handed out and the work began.
 	Started time.Time `json:"started"`
 	// Finished is when the result (or error) was saved; zero while not finished.
-	Finished time.Time           `json:"finished,omitzero"`
-	ErrCode  storiface.ErrorCode `json:"errCode,omitempty"` // the saved error's code when State is failed
-	State    ExecState           `json:"state"`
+	Finished time.Time            `json:"finished,omitzero"`
+	ErrCode  *storiface.ErrorCode `json:"errCode,omitempty"` // the saved error's code when State is failed
+	ErrMsg   string               `json:"errMsg,omitempty"`  // and its message
+	State    ExecState            `json:"state"`
 }
 
 // MarshalJSON writes the execution with its call ID in the "<miner>-<number>-<uuid>" form.
@@ -174,12 +181,13 @@ func (ct *callTracker) insertExecution(ctx context.Context, tx *sql.Tx, r callRe
 // finishExecution marks the execution of a call finished inside tx.
 func (ct *callTracker) finishExecution(ctx context.Context, tx *sql.Tx, id storiface.CallID, at time.Time,
 	cerr *storiface.CallError) error {
-	failed, code := 0, sql.NullInt64{}
+	failed, code, msg := 0, sql.NullInt64{}, sql.NullString{}
 	if cerr != nil {
 		failed, code = 1, sql.NullInt64{Int64: int64(cerr.Code), Valid: true}
+		msg = sql.NullString{String: cerr.Message, Valid: true}
 	}
-	res, err := tx.ExecContext(ctx, ct.db.Rebind(`UPDATE worker_executions SET finished_at = ?, failed = ?, err_code = ?
-		WHERE call_id = ? AND finished_at IS NULL`), at.UnixNano(), failed, code, id.String())
+	res, err := tx.ExecContext(ctx, ct.db.Rebind(`UPDATE worker_executions SET finished_at = ?, failed = ?, err_code = ?,
+		err_msg = ? WHERE call_id = ? AND finished_at IS NULL`), at.UnixNano(), failed, code, msg, id.String())
 	if err != nil {
 		return fmt.Errorf("recording the end of call %s: %w", id, err)
 	}
@@ -219,7 +227,7 @@ func ReadExecutions(ctx context.Context, d *db.DB) (ExecutionLog, error) {
 		out.CurrentBoot = boots[len(boots)-1].ID
 	}
 	rows, err := d.QueryContext(ctx, `SELECT call_id, work_id, task, miner, number, boot, pid, started_at, finished_at,
-		failed, err_code FROM worker_executions ORDER BY started_at, call_id`)
+		failed, err_code, err_msg FROM worker_executions ORDER BY started_at, call_id`)
 	if err != nil {
 		return out, fmt.Errorf("reading executions: %w", err)
 	}
@@ -265,9 +273,10 @@ func scanExecution(rows *sql.Rows, currentBoot string) (Execution, error) {
 		callID, work, task       string
 		miner, number, pid, strt int64
 		finished, code           sql.NullInt64
+		msg                      sql.NullString
 		failed                   int64
 	)
-	if err := rows.Scan(&callID, &work, &task, &miner, &number, &e.Boot, &pid, &strt, &finished, &failed, &code); err != nil {
+	if err := rows.Scan(&callID, &work, &task, &miner, &number, &e.Boot, &pid, &strt, &finished, &failed, &code, &msg); err != nil {
 		return e, fmt.Errorf("reading an execution: %w", err)
 	}
 	id, err := parseCallID(callID)
@@ -279,7 +288,8 @@ func scanExecution(rows *sql.Rows, currentBoot string) (Execution, error) {
 	e.PID, e.Started = int(pid), time.Unix(0, strt)
 	switch {
 	case finished.Valid && failed != 0:
-		e.Finished, e.State, e.ErrCode = time.Unix(0, finished.Int64), ExecFailed, storiface.ErrorCode(code.Int64)
+		c := storiface.ErrorCode(code.Int64)
+		e.Finished, e.State, e.ErrCode, e.ErrMsg = time.Unix(0, finished.Int64), ExecFailed, &c, msg.String
 	case finished.Valid:
 		e.Finished, e.State = time.Unix(0, finished.Int64), ExecFinished
 	case e.Boot == currentBoot:

@@ -85,7 +85,9 @@ func TestExecutionRecordAbortedCallFailed(t *testing.T) {
 	}
 	waitAcked(t, r.ret, id)
 	log := r.readExecs(t)
-	if len(log.Executions) != 1 || log.Executions[0].State != ExecFailed || log.Executions[0].ErrCode != storiface.ErrCallAborted {
+	if len(log.Executions) != 1 || log.Executions[0].State != ExecFailed ||
+		log.Executions[0].ErrCode == nil || *log.Executions[0].ErrCode != storiface.ErrCallAborted ||
+		!strings.Contains(log.Executions[0].ErrMsg, "aborted") {
 		t.Fatalf("aborted call: %+v", log.Executions)
 	}
 }

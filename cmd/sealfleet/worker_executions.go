@@ -57,6 +57,9 @@ func printExecutions(log worker.ExecutionLog, sum worker.ExecutionSummary) {
 		}
 		fmt.Printf("%-23s %-5s %-12s %-8s %-4d %-6d %-24s %s\n", e.Started.Format("2006-01-02 15:04:05.000"),
 			e.Task.Short(), storiface.SectorName(e.Sector), e.State, boots[e.Boot], e.PID, work, e.Call)
+		if e.ErrCode != nil {
+			fmt.Printf("    error (%s): %s\n", *e.ErrCode, e.ErrMsg)
+		}
 	}
 	cur := "none"
 	if n := len(log.Boots); n > 0 {
