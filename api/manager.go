@@ -133,8 +133,8 @@ type Manager interface {
 	// perm:admin
 	WorkerConnect(ctx context.Context, url string) error
 	// SchedDiag explains the scheduler's state: the waiting requests with the workers' reasons for not taking
-	// them grouped by reason (a count and a few example workers per reason), the open windows and the
-	// assignments. Requests that every worker answers alike (same task, proof type, priority, state and selector
+	// them grouped by reason (a count and a few example workers per reason), the windows holding waiting tasks
+	// and the started requests. Requests that every worker answers alike (same task, proof type, priority, state and selector
 	// outcome) are one entry with Count and their first sched.DiagIDs IDs, so the answer grows with the kinds of
 	// waiting work, not with requests × workers; Waiting is the total. SchedDiagRequest gives one request's
 	// answer per worker.
