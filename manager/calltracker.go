@@ -285,6 +285,18 @@ func (ct *callTracker) started(ctx context.Context, wid WorkID, worker storiface
 	e.state.StartTime = ct.now().Unix()
 	e.aborter = aborter
 	e.worker = worker
+	if res, ok := ct.early[id]; ok {
+		// The worker's result came first and was acknowledged: the worker has forgotten the call. Record the
+		// work Done in one write, never Running: a restart between a Running write and the Done write would
+		// re-attach a call nobody will ever return (the sector would wait forever).
+		delete(ct.early, id)
+		ct.callToWork[id] = wid
+		if ct.onStarted != nil {
+			ct.onStarted(wid)
+		}
+		ct.finishLocked(wid, e, res, true)
+		return nil
+	}
 	// The call runs on the worker whatever happens to the caller: record it even if ctx has ended.
 	if err := ct.persist(context.WithoutCancel(ctx), &e.state); err != nil {
 		return err
@@ -292,10 +304,6 @@ func (ct *callTracker) started(ctx context.Context, wid WorkID, worker storiface
 	ct.callToWork[id] = wid
 	if ct.onStarted != nil {
 		ct.onStarted(wid)
-	}
-	if res, ok := ct.early[id]; ok {
-		delete(ct.early, id)
-		ct.finishLocked(wid, e, res, true)
 	}
 	return nil
 }

@@ -140,6 +140,62 @@ func TestEarlyResultBeforeCallRecorded(t *testing.T) {
 	}
 }
 
+// TestEarlyResultNeverPersistedRunning: when the worker's result came before the call ID was recorded (and was
+// acknowledged, so the worker forgot the call), the work must go to Done without ever being persisted as Running:
+// a manager killed between those two writes would re-attach a call no worker will return. Found by the chaos run
+// (seed 302: a sector stuck in Commit2). A trigger logs every status written.
+func TestEarlyResultNeverPersistedRunning(t *testing.T) {
+	path := t.TempDir() + "/calls.db"
+	ct := newTestTracker(t, path)
+	ctx := context.Background()
+	for _, q := range []string{`CREATE TABLE status_log (work_id TEXT, status TEXT)`,
+		`CREATE TRIGGER log_insert AFTER INSERT ON manager_calls BEGIN INSERT INTO status_log VALUES (new.work_id, new.status); END`,
+		`CREATE TRIGGER log_update AFTER UPDATE ON manager_calls BEGIN INSERT INTO status_log VALUES (new.work_id, new.status); END`,
+	} {
+		if _, err := ct.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref, err := ct.getWork(ctx, storiface.TTCommit2, testSector, "early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := storiface.NewCallID(testSector.ID)
+	if err := ct.returnResult(id, storiface.Proof("p"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ct.started(ctx, ref.wid, storiface.WorkerID{}, "box", id, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ct.db.QueryContext(ctx, `SELECT status FROM status_log WHERE work_id = ?`, ref.wid.key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	rows.Close()
+	if want := []string{"started", "done"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("statuses written %v, want %v", got, want)
+	}
+	// A restart now finds the result.
+	ct2 := newTestTracker(t, path)
+	ref2, err := ct2.getWork(ctx, storiface.TTCommit2, testSector, "early")
+	if err != nil || !ref2.join {
+		t.Fatalf("re-issued op did not join: %v", err)
+	}
+	res, err := ref2.wait(ctx)
+	if err != nil || res.err != nil || string(res.value) != `"cA=="` {
+		t.Fatalf("after restart: %q %v %v", res.value, res.err, err)
+	}
+	ref.release()
+}
+
 func TestStartedWithWorkerError(t *testing.T) {
 	ct := newTestTracker(t, ":memory:")
 	ctx := context.Background()
