@@ -33,7 +33,9 @@ type testNode struct {
 	srv     *httptest.Server
 	url     string
 	hits    atomic.Int64 // GETs of sector files served
-	fs      *fixedFS
+	// failDeletes makes the node answer every DELETE with 503, as a node that went down after serving a fetch.
+	failDeletes atomic.Bool
+	fs          *fixedFS
 }
 
 // newTestNode starts a node on a real loopback HTTP server, its paths attached to the shared index.
@@ -44,6 +46,10 @@ func newTestNode(t testing.TB, idx SectorIndex, metas ...LocalStorageMeta) *test
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			n.hits.Add(1)
+		}
+		if r.Method == http.MethodDelete && n.failDeletes.Load() {
+			http.Error(w, "node down", http.StatusServiceUnavailable)
+			return
 		}
 		h.Load().ServeHTTP(w, r)
 	}))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -241,7 +242,8 @@ func (st *Local) Redeclare(ctx context.Context, id *storiface.ID, dropMissing bo
 
 // declareSectors declares every sector file found under p (primary if the path can store) and, with dropMissing,
 // drops the index's declarations of files that are gone. Names that are not sector names are skipped with a
-// warning rather than failing the whole path.
+// warning rather than failing the whole path. A file that is not declared in p while the index holds a primary
+// copy of it in another path is left undeclared (see leftoverCopies).
 func (st *Local) declareSectors(ctx context.Context, p *path, dropMissing bool) error {
 	meta := p.getMeta()
 	var found []storiface.Decl
@@ -263,6 +265,14 @@ func (st *Local) declareSectors(ctx context.Context, p *path, dropMissing bool) 
 			found = append(found, storiface.Decl{SectorID: sid, SectorFileType: t})
 		}
 	}
+	all, err := st.index.StorageList(ctx)
+	if err != nil {
+		return fmt.Errorf("listing declarations: %w", err)
+	}
+	found, err = st.withoutLeftovers(ctx, p, found, all[meta.ID])
+	if err != nil {
+		return err
+	}
 	if err := declareAll(ctx, st.index, meta.ID, found, meta.CanStore); err != nil {
 		return fmt.Errorf("declaring the sectors of %s: %w", p.root, err)
 	}
@@ -272,10 +282,6 @@ func (st *Local) declareSectors(ctx context.Context, p *path, dropMissing bool) 
 	present := map[storiface.Decl]bool{}
 	for _, d := range found {
 		present[d] = true
-	}
-	all, err := st.index.StorageList(ctx)
-	if err != nil {
-		return fmt.Errorf("listing declarations: %w", err)
 	}
 	for _, d := range all[meta.ID] {
 		for _, t := range d.SectorFileType.All() {
@@ -288,6 +294,39 @@ func (st *Local) declareSectors(ctx context.Context, p *path, dropMissing bool) 
 		}
 	}
 	return nil
+}
+
+// withoutLeftovers returns found minus the files that are leftovers of a move: not declared in p (declared lists
+// p's current declarations) while a primary copy is declared in another path. A move that could not delete its
+// source (the source node was down) drops the source's declaration; declaring that stale copy again when its
+// node comes back would let tasks run on outdated files. Leftovers stay on disk, with a warning, for the
+// operator to remove; a copy whose only other declarations are non-primary is declared as usual.
+func (st *Local) withoutLeftovers(ctx context.Context, p *path, found, declared []storiface.Decl) ([]storiface.Decl, error) {
+	here := map[storiface.Decl]bool{}
+	for _, d := range declared {
+		for _, t := range d.SectorFileType.All() {
+			here[storiface.Decl{SectorID: d.SectorID, SectorFileType: t}] = true
+		}
+	}
+	id := p.getMeta().ID
+	kept := found[:0:0]
+	for _, d := range found {
+		if here[d] {
+			kept = append(kept, d)
+			continue
+		}
+		elsewhere, err := st.index.StorageFindSector(ctx, d.SectorID, d.SectorFileType, 0, false)
+		if err != nil {
+			return nil, fmt.Errorf("looking up %s of %s: %w", d.SectorFileType, storiface.SectorName(d.SectorID), err)
+		}
+		if slices.ContainsFunc(elsewhere, func(si storiface.SectorStorageInfo) bool { return si.ID != id && si.Primary }) {
+			st.log.Warn("not declaring a leftover copy: the file is primary in another path (moved away while this node was down)",
+				"path", p.root, "sector", storiface.SectorName(d.SectorID), "type", d.SectorFileType)
+			continue
+		}
+		kept = append(kept, d)
+	}
+	return kept, nil
 }
 
 // BatchDeclarer is implemented by indexes that declare many files in one transaction (Index does). Local uses it

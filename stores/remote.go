@@ -159,7 +159,7 @@ func (r *Remote) AcquireSector(ctx context.Context, s storiface.SectorRef, exist
 	defer release()
 	for _, t := range toFetch.All() {
 		dstID := storiface.ID(dstIDs.PathByType(t))
-		src, err := r.fetchType(ctx, s.ID, t, dstID, dst.PathByType(t))
+		src, srcID, err := r.fetchType(ctx, s.ID, t, dstID, dst.PathByType(t))
 		if err != nil {
 			return storiface.SectorPaths{}, storiface.SectorPaths{}, err
 		}
@@ -169,24 +169,38 @@ func (r *Remote) AcquireSector(ctx context.Context, s storiface.SectorRef, exist
 		paths.SetPathByType(t, dst.PathByType(t))
 		ids.SetPathByType(t, string(dstID))
 		if op == storiface.AcquireMove {
-			if err := r.deleteRemote(ctx, src, []storiface.ID{dstID}); err != nil {
-				r.log.Warn("deleting the source of a moved file", "url", src, "err", err)
-			}
+			r.dropMovedSource(ctx, s.ID, t, src, srcID, dstID)
 		}
 	}
 	return paths, ids, nil
 }
 
+// dropMovedSource deletes the source copy of a moved file (file type t of sector s, fetched from URL src in
+// path srcID to path dstID). If the source node cannot delete it (it is down, say), the source's declaration is
+// dropped from the index so that no task is placed on the stale copy; when that node opens the path again it
+// finds the file declared primary elsewhere and leaves it undeclared (Local.declareSectors).
+func (r *Remote) dropMovedSource(ctx context.Context, s abi.SectorID, t storiface.SectorFileType, src string, srcID, dstID storiface.ID) {
+	err := r.deleteRemote(ctx, src, []storiface.ID{dstID})
+	if err == nil {
+		return
+	}
+	r.log.Warn("deleting the source of a moved file; dropping its declaration", "url", src, "storage", srcID, "err", err)
+	if derr := r.index.StorageDropSector(context.WithoutCancel(ctx), srcID, s, t); derr != nil {
+		r.log.Error("dropping the declaration of a moved file's source", "storage", srcID,
+			"sector", storiface.SectorName(s), "type", t, "err", derr)
+	}
+}
+
 // fetchType fetches file type t of sector s into dest (in local path dstID) from the first source that works,
-// returning the URL it came from.
-func (r *Remote) fetchType(ctx context.Context, s abi.SectorID, t storiface.SectorFileType, dstID storiface.ID, dest string) (string, error) {
+// returning the URL it came from and that source's path.
+func (r *Remote) fetchType(ctx context.Context, s abi.SectorID, t storiface.SectorFileType, dstID storiface.ID, dest string) (string, storiface.ID, error) {
 	sources, err := r.index.StorageFindSector(ctx, s, t, 0, false)
 	if err != nil {
-		return "", fmt.Errorf("finding sources of %s of %s: %w", t, storiface.SectorName(s), err)
+		return "", "", fmt.Errorf("finding sources of %s of %s: %w", t, storiface.SectorName(s), err)
 	}
 	p, err := r.local.path(dstID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	tmp := p.fetchTempPath(s, t)
 	var errs []error
@@ -200,19 +214,19 @@ func (r *Remote) fetchType(ctx context.Context, s abi.SectorID, t storiface.Sect
 				if len(errs) > 0 {
 					r.log.Warn("fetched after failed attempts", "url", u, "errors", errors.Join(errs...))
 				}
-				return u, nil
+				return u, src.ID, nil
 			}
 			errs = append(errs, fmt.Errorf("%s (storage %s): %w", u, src.ID, err))
 			if ctx.Err() != nil {
-				return "", fmt.Errorf("fetching %s of %s: %w", t, storiface.SectorName(s), ctx.Err())
+				return "", "", fmt.Errorf("fetching %s of %s: %w", t, storiface.SectorName(s), ctx.Err())
 			}
 		}
 	}
 	// Both are worth retrying later (a node may come back, a file may be declared), hence the temporary code.
 	if len(errs) == 0 {
-		return "", storiface.Errf(storiface.ErrTempUnknown, "fetching %s of %s: no other node holds it", t, storiface.SectorName(s))
+		return "", "", storiface.Errf(storiface.ErrTempUnknown, "fetching %s of %s: no other node holds it", t, storiface.SectorName(s))
 	}
-	return "", storiface.Err(storiface.ErrTempUnknown, fmt.Errorf("fetching %s of %s: every source failed: %w",
+	return "", "", storiface.Err(storiface.ErrTempUnknown, fmt.Errorf("fetching %s of %s: every source failed: %w",
 		t, storiface.SectorName(s), errors.Join(errs...)))
 }
 

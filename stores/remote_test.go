@@ -91,6 +91,47 @@ func TestRemoteFetchBetweenNodes(t *testing.T) {
 	})
 }
 
+func TestRemoteMoveWhoseSourceCannotDelete(t *testing.T) {
+	// A moves b's cache while b cannot delete (it went down): b's declaration is dropped at once, so no task is
+	// placed on the stale copy, and when b opens its path again the copy, primary in a now, stays undeclared.
+	// A copy whose other declarations are all non-primary is still declared on reopening.
+	ctx := context.Background()
+	idx, _, _ := newTestIndex(t)
+	a := newTestNode(t, idx, LocalStorageMeta{ID: "a", Weight: 10, CanSeal: true})
+	b := newTestNode(t, idx, LocalStorageMeta{ID: "b", Weight: 10, CanSeal: true})
+	srcName := b.put(t, "b", storiface.FTCache, map[string][]byte{"t_aux": pattern(64, 5)}, true)
+	b.put(t, "b", storiface.FTSealed, map[string][]byte{"": pattern(4096, 6)}, true)
+	b.failDeletes.Store(true)
+	if _, _, err := a.remote.AcquireSector(ctx, ref8M, storiface.FTCache, 0, storiface.PathSealing, storiface.AcquireMove); err != nil {
+		t.Fatal(err)
+	}
+	found, _ := idx.StorageFindSector(ctx, sec1, storiface.FTCache, 0, false)
+	if !slices.Equal(foundIDs(found), []storiface.ID{"a"}) || !found[0].Primary {
+		t.Fatalf("after the move: %+v", found)
+	}
+	if _, err := os.Stat(srcName); err != nil {
+		t.Fatalf("the source copy should still be on disk (its node could not delete it): %v", err)
+	}
+	// a copies b's sealed file (non-primary in a); then b's node restarts and redeclares.
+	if _, _, err := a.remote.AcquireSector(ctx, ref8M, storiface.FTSealed, 0, storiface.PathSealing, storiface.AcquireCopy); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.StorageDropSector(ctx, "b", sec1, storiface.FTSealed); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.local.Redeclare(ctx, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	found, _ = idx.StorageFindSector(ctx, sec1, storiface.FTCache, 0, false)
+	if !slices.Equal(foundIDs(found), []storiface.ID{"a"}) {
+		t.Fatalf("the leftover cache was declared again: %+v", found)
+	}
+	found, _ = idx.StorageFindSector(ctx, sec1, storiface.FTSealed, 0, false)
+	if !slices.Contains(foundIDs(found), "b") {
+		t.Fatalf("b's sealed file (only a non-primary copy elsewhere) was not declared again: %+v", found)
+	}
+}
+
 // attachSource registers a path served by an arbitrary URL and declares sec1's sealed file in it.
 func attachSource(t *testing.T, idx *Index, id string, weight uint64, u string) {
 	t.Helper()
