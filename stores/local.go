@@ -254,7 +254,7 @@ func (st *Local) declareSectors(ctx context.Context, p *path, dropMissing bool) 
 			return fmt.Errorf("listing %s: %w", dir, err)
 		}
 		for _, ent := range ents {
-			if ent.Name() == FetchTempSubdir || strings.HasSuffix(ent.Name(), TempSuffix) {
+			if ent.Name() == FetchTempSubdir || strings.Contains(ent.Name(), TempSuffix) {
 				continue // in flight: never declared
 			}
 			sid, err := storiface.ParseSectorName(ent.Name())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/filecoin-project/go-jsonrpc"
 
@@ -232,7 +233,7 @@ func (l *LocalWorker) recoverCalls(ctx context.Context) error {
 	return nil
 }
 
-// removeCutTemps removes the temporaries (<type>/<sector>.sealfleet-tmp in every local path) that a call cut
+// removeCutTemps removes the temporaries (<type>/<sector>.sealfleet-tmp* in every local path) that a call cut
 // short by the restart may have left: its sector may be sealed elsewhere now, so no later call here would clear
 // them. Nothing runs yet when it is called (no call of this lifetime has started), so nothing in flight is touched.
 func (l *LocalWorker) removeCutTemps(ctx context.Context, rec callRecord) {
@@ -244,17 +245,26 @@ func (l *LocalWorker) removeCutTemps(ctx context.Context, rec callRecord) {
 		l.log.Warn("listing local paths to clear temporaries of a cut call", "call", rec.ID, "err", err)
 		return
 	}
+	prefix := storiface.SectorName(rec.ID.Sector) + tmpSuffix
 	for _, p := range paths {
 		for _, t := range storiface.PathTypes {
-			tmp := filepath.Join(p.LocalPath, t.String(), storiface.SectorName(rec.ID.Sector)+tmpSuffix)
-			if _, err := os.Lstat(tmp); err != nil {
+			dir := filepath.Join(p.LocalPath, t.String())
+			ents, err := os.ReadDir(dir)
+			if err != nil {
 				continue
 			}
-			if err := os.RemoveAll(tmp); err != nil {
-				l.log.Warn("removing a temporary of a cut call", "call", rec.ID, "path", tmp, "err", err)
-				continue
+			for _, ent := range ents {
+				// The temporary itself, and what a sealer writes next to it before renaming (<tmp>.tmp).
+				if !strings.HasPrefix(ent.Name(), prefix) {
+					continue
+				}
+				tmp := filepath.Join(dir, ent.Name())
+				if err := os.RemoveAll(tmp); err != nil {
+					l.log.Warn("removing a temporary of a cut call", "call", rec.ID, "path", tmp, "err", err)
+					continue
+				}
+				l.log.Info("removed a temporary of a call cut by the restart", "call", rec.ID, "path", tmp)
 			}
-			l.log.Info("removed a temporary of a call cut by the restart", "call", rec.ID, "path", tmp)
 		}
 	}
 }
