@@ -21,6 +21,10 @@ import (
 //	partial round: u0 ← (u0 + c0/k)^5·k^4, uj += cj/k; u ← M'·u·2^−64,  k ← k·D
 //	digest:        k·u1
 //
+// (foldPartialConstants then moves the uj constants of the partial rounds
+// into later rounds, so a partial round adds only pc0 to u0.) On amd64 with
+// ADX the whole permutation runs in one assembly call (permADX).
+//
 // Montgomery form is linear, so integer products and reduction mod r apply
 // directly to the Montgomery representation.
 
