@@ -73,7 +73,8 @@ type diagWorker struct {
 	host string
 }
 
-// diagOrder is a copy of the fields of a request that decide its queue order (Request.before).
+// diagOrder is a copy of the fields of a request that decide its queue order; before is that order
+// (Request.before compares through it, and Diag sorts snapshots taken under the lock with it).
 type diagOrder struct {
 	priority, order int
 	task            storiface.TaskType

@@ -83,21 +83,7 @@ func (r *Request) ctx() context.Context {
 
 // before is the queue order: higher priority, then task order (finishing sectors first), then older, then
 // arrival sequence.
-func (r *Request) before(o *Request) bool {
-	if r.Priority != o.Priority {
-		return r.Priority > o.Priority
-	}
-	if r.order != o.order {
-		return r.order < o.order
-	}
-	if r.Task != o.Task {
-		return r.Task < o.Task
-	}
-	if !r.Added.Equal(o.Added) {
-		return r.Added.Before(o.Added)
-	}
-	return r.seq < o.seq
-}
+func (r *Request) before(o *Request) bool { return orderOf(r).before(orderOf(o)) }
 
 // reqKey groups requests that need the same resources on any given worker.
 type reqKey struct {
