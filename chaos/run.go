@@ -15,6 +15,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"sealfleet/api"
+	"sealfleet/internal/procs"
 	"sealfleet/pipeline"
 	"sealfleet/stores"
 )
@@ -175,7 +176,7 @@ func (c *cluster) inject(ctx context.Context, cfg Config, rep *Report) error {
 		if err := p.kill9(); err != nil {
 			return err
 		}
-		if err := p.start(); err != nil {
+		if err := p.Start(); err != nil {
 			return err
 		}
 	}
@@ -216,14 +217,14 @@ func startCluster(ctx context.Context, cfg Config) (*cluster, error) {
 		return nil, fmt.Errorf("writing the manager's config: %w", err)
 	}
 	env := []string{"SEALFLEET_PARENT_CACHE=" + cfg.ParentsCacheDir, api.EnvRepo + "=", api.EnvAPIInfo + "="}
-	addr, err := freeAddr()
+	addr, err := procs.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	m := &proc{name: "manager", bin: cfg.Binary, env: env, log: logPath(cfg.Dir, "manager"),
-		args: []string{"run", "--repo", c.repo, "--listen", addr, "--sector-size", cfg.SectorSize, "--no-local-worker"}}
+	m := &proc{procs.Proc{Name: "manager", Bin: cfg.Binary, Env: env, Log: logPath(cfg.Dir, "manager"),
+		Args: []string{"run", "--repo", c.repo, "--listen", addr, "--sector-size", cfg.SectorSize, "--no-local-worker"}}}
 	c.procs["manager"] = m
-	if err := m.start(); err != nil {
+	if err := m.Start(); err != nil {
 		return c, err
 	}
 	if err := c.dial(ctx); err != nil {
@@ -251,8 +252,8 @@ func (c *cluster) dial(ctx context.Context) error {
 	m := c.procs["manager"]
 	return poll(ctx, "the manager serving", time.Minute, 100*time.Millisecond, func() (bool, error) {
 		select {
-		case <-m.done:
-			return false, fatalError{"the manager exited: " + m.tail()}
+		case <-m.Done():
+			return false, fatalError{"the manager exited: " + m.Tail(2000)}
 		default:
 		}
 		info, err := api.ReadInfo(c.repo)
@@ -296,15 +297,15 @@ func (c *cluster) startWorker(name string, env []string) error {
 	if err := os.WriteFile(filepath.Join(repo, "storage.json"), b, 0o644); err != nil {
 		return fmt.Errorf("writing the storage config of %s: %w", name, err)
 	}
-	addr, err := freeAddr()
+	addr, err := procs.FreeAddr()
 	if err != nil {
 		return err
 	}
-	p := &proc{name: name, bin: c.cfg.Binary, env: env, log: logPath(c.cfg.Dir, name),
-		args: []string{"worker", "run", "--repo", c.repo, "--worker-repo", repo, "--listen", addr, "--name", name}}
+	p := &proc{procs.Proc{Name: name, Bin: c.cfg.Binary, Env: env, Log: logPath(c.cfg.Dir, name),
+		Args: []string{"worker", "run", "--repo", c.repo, "--worker-repo", repo, "--listen", addr, "--name", name}}}
 	c.procs[name], c.workerRepos[name] = p, repo
 	c.workerNames = append(c.workerNames, name)
-	return p.start()
+	return p.Start()
 }
 
 // pledge pledges n sectors.
@@ -326,6 +327,6 @@ func (c *cluster) stop() {
 		cl()
 	}
 	for _, p := range c.procs {
-		p.stop(10 * time.Second)
+		p.Stop(10 * time.Second)
 	}
 }

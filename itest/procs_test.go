@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 
 	"sealfleet/api"
+	"sealfleet/internal/procs"
 	"sealfleet/pipeline"
 	"sealfleet/stores"
 )
@@ -62,73 +61,33 @@ func sealfleetBin(t *testing.T) string {
 }
 
 // proc is a sealfleet process started by a test; its output goes to a log file shown when the test fails.
-type proc struct {
-	name string
-	args []string
-	env  []string
-	log  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
+type proc struct{ procs.Proc }
 
-// startProc starts sealfleet with args and stops it (SIGTERM, then SIGKILL) when the test ends.
+// startProc starts sealfleet with args and stops it (SIGTERM, then SIGKILL after 10 s) when the test ends.
 func startProc(t *testing.T, name string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, args: args, env: env, log: filepath.Join(t.TempDir(), name+".log")}
+	p := &proc{procs.Proc{Name: name, Bin: sealfleetBin(t), Args: args, Env: env,
+		Log: filepath.Join(t.TempDir(), name+".log")}}
 	p.start(t)
 	t.Cleanup(func() {
-		p.stop()
+		p.Stop(10 * time.Second)
 		if t.Failed() {
-			b, _ := os.ReadFile(p.log)
-			if len(b) > 6000 {
-				b = b[len(b)-6000:]
-			}
-			t.Logf("--- %s log (tail) ---\n%s", p.name, b)
+			t.Logf("--- %s log (tail) ---\n%s", p.Name, p.Tail(6000))
 		}
 	})
 	return p
 }
 
+// start starts the process (again), failing the test if it cannot.
 func (p *proc) start(t *testing.T) {
 	t.Helper()
-	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
+	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(sealfleetBin(t), p.args...)
-	p.cmd.Env = append(os.Environ(), p.env...)
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	if err := p.cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("starting %s: %v", p.name, err)
-	}
-	p.done = make(chan struct{})
-	go func() { _ = p.cmd.Wait(); f.Close(); close(p.done) }()
 }
 
 // kill9 kills the process at once, as a crash does, and waits for it to be gone.
-func (p *proc) kill9() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
-// stop asks the process to stop and kills it if it has not within 10 s.
-func (p *proc) stop() {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.kill9()
-	}
-}
+func (p *proc) kill9() { p.Kill9() }
 
 // eventually calls check every interval until it reports true, failing the test when timeout passes first or
 // check returns an error.
@@ -155,12 +114,11 @@ func eventually(t *testing.T, what string, timeout, interval time.Duration, chec
 // freeAddr returns a loopback address with a port free at the time of the call.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := procs.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // storeRepo prepares a worker repo whose storage.json lists one path for both sealing and long-term storage, so
