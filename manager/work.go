@@ -1,9 +1,6 @@
 package manager
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/filecoin-project/go-state-types/abi"
@@ -35,12 +32,11 @@ func (w WorkID) key() string { return w.Method + "/" + w.Params }
 
 // newWorkID digests the parameters of a call.
 func newWorkID(method storiface.TaskType, params ...any) (WorkID, error) {
-	b, err := json.Marshal(params)
+	digest, err := storiface.WorkDigest(method, params...)
 	if err != nil {
-		return WorkID{}, fmt.Errorf("digesting %s parameters: %w", method, err)
+		return WorkID{}, err
 	}
-	sum := sha256.Sum256(b)
-	return WorkID{Method: string(method), Params: hex.EncodeToString(sum[:])}, nil
+	return WorkID{Method: string(method), Params: digest}, nil
 }
 
 // WorkStatus is where tracked work is.

@@ -2,9 +2,7 @@ package worker
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,19 +118,18 @@ type ExecutionLog struct {
 }
 
 // workKey identifies the work of a call the way the manager's WorkID does (manager/work.go): the task type and
-// the SHA-256 of the JSON encoding of [sector, params...], as "<task>/<hex digest>". Identical calls — the same
+// storiface.WorkDigest of [sector, params...], as "<task>/<hex digest>". Identical calls — the same
 // work re-issued after a restart — get the same key. An empty key marks a call the manager does not track by
 // WorkID (a prepare step's fetch).
 type workKey string
 
 // newWorkKey computes the key; the parameters are the call's, in the order the manager's op lists them.
 func newWorkKey(task storiface.TaskType, sector storiface.SectorRef, params ...any) (workKey, error) {
-	b, err := json.Marshal(append([]any{sector}, params...))
+	digest, err := storiface.WorkDigest(task, append([]any{sector}, params...)...)
 	if err != nil {
-		return "", fmt.Errorf("digesting %s parameters: %w", task, err)
+		return "", err
 	}
-	sum := sha256.Sum256(b)
-	return workKey(string(task) + "/" + hex.EncodeToString(sum[:])), nil
+	return workKey(string(task) + "/" + digest), nil
 }
 
 // startBoot records a new worker lifetime and drops execution rows (and empty boots) older than
