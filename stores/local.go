@@ -265,6 +265,9 @@ func (st *Local) declareSectors(ctx context.Context, p *path, dropMissing bool) 
 			found = append(found, storiface.Decl{SectorID: sid, SectorFileType: t})
 		}
 	}
+	if len(found) == 0 && !dropMissing {
+		return nil // an empty path: nothing to declare, and no need to list the index
+	}
 	all, err := st.index.StorageList(ctx)
 	if err != nil {
 		return fmt.Errorf("listing declarations: %w", err)
