@@ -46,7 +46,9 @@ type PC1BenchResult struct {
 	HasherCPUNsPerNode float64 `json:"hasherCpuNsPerNode"`
 	ShaCPUNsPerNode    float64 `json:"shaCpuNsPerNode"`
 	CPURatio           float64 `json:"cpuRatio"`
-	Cores              int     `json:"cores"`
+	// HasherWaitNsPerNode is the wall time per node the hashing thread spent waiting for the gatherer.
+	HasherWaitNsPerNode float64 `json:"hasherWaitNsPerNode"`
+	Cores               int     `json:"cores"`
 }
 
 // ShaNsPerNode measures the bare SHA-256 work of one label, the sequential floor of labeling, over iters
@@ -148,6 +150,7 @@ func BenchPC1(ctx context.Context, cfg Config, parentsDir, workDir string) (PC1B
 	res.Ratio = res.NsPerNode / res.ShaNsPerNode
 	res.ShaCPUNsPerNode = (cpuBefore + cpuAfter) / 2
 	res.HasherCPUNsPerNode = stats.HasherCPUSeconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
+	res.HasherWaitNsPerNode = stats.HasherWaitSeconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
 	if res.ShaCPUNsPerNode > 0 {
 		res.CPURatio = res.HasherCPUNsPerNode / res.ShaCPUNsPerNode
 	}

@@ -42,14 +42,17 @@ type LabelStats struct {
 	// HasherCPUSeconds is the CPU time of the hashing thread over all layers (Linux; 0 elsewhere). Compared
 	// with wall time it shows how much of the run the hasher actually had a processor.
 	HasherCPUSeconds float64
+	// HasherWaitSeconds is how long the hashing thread waited for the gatherer's tables over all layers.
+	HasherWaitSeconds float64
 }
 
 // LabelWithStats is Label, also reporting what the run did.
 func LabelWithStats(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, cacheDir string) (LabelStats, error) {
-	return labelFiles(ctx, cfg, pc, replicaID, cacheDir, defaultWriteChunkNodes)
+	return labelFiles(ctx, cfg, pc, replicaID, cacheDir, writeChunkNodes(cfg.Nodes))
 }
 
-// labelFiles is LabelWithStats with the layer files streamed in chunks of chunkNodes nodes.
+// labelFiles is LabelWithStats with the layer files streamed in chunks of chunkNodes nodes (tests make them
+// small; the gatherer's chunks are no larger).
 func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32]byte, cacheDir string,
 	chunkNodes uint64) (LabelStats, error) {
 	var stats LabelStats
@@ -91,6 +94,11 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		return stats, err
 	}
 	defer freePrev()
+	scratch, err := newLabelScratch(min(gatherChunkNodes, chunkNodes))
+	if err != nil {
+		return stats, err
+	}
+	defer scratch.Close()
 	if kept > 0 {
 		if err := readLayer(filepath.Join(cacheDir, LayerFileName(kept)), prev); err != nil {
 			return stats, err
@@ -117,8 +125,9 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		if err != nil {
 			return stats, err
 		}
-		ls, err := labelLayer(ctx, cfg, pc, replicaID, layer, cur, prev, w)
+		ls, err := labelLayer(ctx, pc, replicaID, layer, cur, prev, w, scratch)
 		stats.HasherCPUSeconds += ls.hasherCPU.Seconds()
+		stats.HasherWaitSeconds += ls.waited.Seconds()
 		if err != nil {
 			w.abort()
 			return stats, fmt.Errorf("labeling layer %d: %w", layer, err)

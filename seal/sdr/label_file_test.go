@@ -70,8 +70,8 @@ func TestLabelFilesMatchInMemoryLarger(t *testing.T) {
 		version    APIVersion
 		chunkNodes uint64 // layer files streamed in chunks of this many nodes
 	}{
-		{V1, defaultWriteChunkNodes},
-		{V1_1, defaultWriteChunkNodes},
+		{V1, maxWriteChunkNodes},
+		{V1_1, maxWriteChunkNodes},
 		{V1_1, 1000}, // several chunks and a partial last one
 		{V1, 1 << 10},
 	}

@@ -5,8 +5,8 @@ package sdr
 // haveLabelKernel is false: the SHA-NI label kernels exist only for amd64.
 const haveLabelKernel = false
 
-// labelRangeKernel is never called where haveLabelKernel is false.
-func labelRangeKernel(replicaID *[32]byte, layer int, pc *ParentsCache, cur, prev []byte, lo, hi uint64) {
+// labelRowsKernel is never called where haveLabelKernel is false.
+func labelRowsKernel(job *labelJob) {
 	panic("sdr: SHA-NI label kernel unavailable")
 }
 

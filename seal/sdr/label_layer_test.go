@@ -2,58 +2,74 @@ package sdr
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
-func TestLabelRangeMatchesReference(t *testing.T) {
-	// Both labeling paths (the SHA-NI kernels where the CPU has them, and the portable one) must produce, for
-	// every node, the label NodeLabel computes from the parents' labels: random layers, random nodes.
+// labelPaths are the two ways labelRows hashes: the SHA-NI kernels where the CPU has them, and the portable one.
+var labelPaths = []struct {
+	name string
+	run  func(job *labelJob)
+	ok   bool
+}{
+	{"kernel", labelRowsKernel, haveLabelKernel},
+	{"generic", labelRowsGeneric, true},
+}
+
+func TestLabelRowsMatchesReference(t *testing.T) {
+	// Both hashing paths, fed a gatherer's table for a chunk of nodes, must produce the labels NodeLabel's message
+	// layout gives, node after node (each label feeding the next): with no parent copied (frontier 1) and with
+	// every base parent below the chunk copied, for layer 1 (6 parents) and layer 2 (14).
 	cfg := Config{Nodes: 1 << 11, Layers: 2, PoRepID: [32]byte{12}, Version: V1_1}
 	pc := openTestCache(t, cfg)
 	rng := rand.New(rand.NewPCG(1, 2))
 	rid := [32]byte{4}
-	paths := []struct {
-		name string
-		run  func(replicaID *[32]byte, layer int, pc *ParentsCache, cur, prev []byte, lo, hi uint64)
-		ok   bool
-	}{
-		{"kernel", labelRangeKernel, haveLabelKernel},
-		{"generic", labelRangeGeneric, true},
-	}
-	for _, path := range paths {
+	for _, path := range labelPaths {
 		for _, layer := range []int{1, 2} {
-			t.Run(fmt.Sprintf("%s layer %d", path.name, layer), func(t *testing.T) {
-				if !path.ok {
-					t.Skip("no SHA-NI on this CPU")
-				}
-				cur := make([]byte, cfg.Nodes*NodeSize)
-				prev := make([]byte, cfg.Nodes*NodeSize)
-				for i := range cur {
-					cur[i], prev[i] = byte(rng.Uint32()), byte(rng.Uint32())
-				}
-				for i := 0; i < 300; i++ {
-					v := 1 + rng.Uint64N(cfg.Nodes-1)
-					want := sha256.Sum256(referenceMessage(pc, rid, layer, v, cur, prev))
-					want[31] &= 0x3f
-					path.run(&rid, layer, pc, cur, prev, v, v+1)
-					if got := cur[v*NodeSize : (v+1)*NodeSize]; !bytes.Equal(got, want[:]) {
-						t.Fatalf("node %d: label %x, want %x", v, got, want)
+			for _, copyBase := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/layer %d/copy base %v", path.name, layer, copyBase), func(t *testing.T) {
+					if !path.ok {
+						t.Skip("no SHA-NI on this CPU")
 					}
-				}
-			})
+					cur := make([]byte, cfg.Nodes*NodeSize)
+					prev := make([]byte, cfg.Nodes*NodeSize)
+					for i := range cur {
+						cur[i], prev[i] = byte(rng.Uint32()), byte(rng.Uint32())
+					}
+					const chunk = 100
+					lo := 1 + rng.Uint64N(cfg.Nodes-chunk-1)
+					frontier := uint64(1)
+					if copyBase {
+						frontier = lo
+					}
+					want := bytes.Clone(cur)
+					referenceLabels(pc, rid, layer, want, prev, lo, lo+chunk)
+					scratch := testScratch(t, chunk)
+					g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: cfg.Nodes, scratch: scratch}
+					tab := &scratch.tables[0]
+					g.fill(tab, [2]uint64{lo, lo + chunk}, frontier)
+					// Overwrite the nodes being labelled: nothing may be read from them before they are computed.
+					for i := lo * NodeSize; i < (lo+chunk)*NodeSize; i++ {
+						cur[i] = 0xee
+					}
+					path.run(&labelJob{cur: &cur[0], table: &tab.rows[0], lo: lo, hi: lo + chunk, consts: labelTable,
+						replicaID: rid, layer: uint32(layer), degree: layerDegree(layer)})
+					if !bytes.Equal(cur, want) {
+						t.Fatalf("labels of nodes [%d, %d) differ from the reference", lo, lo+chunk)
+					}
+				})
+			}
 		}
 	}
 }
 
-func TestLabelWholeLayerKernelEqualsGeneric(t *testing.T) {
-	// Whole layers, so that the kernels' loop, its prefetching up to the last node and its chaining through
-	// freshly written labels are covered: the kernel path and the portable path give identical layers.
-	if !haveLabelKernel {
-		t.Skip("no SHA-NI on this CPU")
-	}
+func TestLabelLayerChunking(t *testing.T) {
+	// Whole layers through labelLayer (gatherer, tables, prefetch rows up to the last node), with chunks from one
+	// node to more than the layer, equal the reference labels.
 	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{14}, Version: V1}
 	pc := openTestCache(t, cfg)
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -63,17 +79,50 @@ func TestLabelWholeLayerKernelEqualsGeneric(t *testing.T) {
 	}
 	rid := [32]byte{9, 9}
 	for _, layer := range []int{1, 2, 5} {
-		a := make([]byte, cfg.Nodes*NodeSize)
-		b := make([]byte, cfg.Nodes*NodeSize)
-		labelRangeKernel(&rid, layer, pc, a, prev, 1, cfg.Nodes)
-		labelRangeGeneric(&rid, layer, pc, b, prev, 1, cfg.Nodes)
-		if !bytes.Equal(a, b) {
-			t.Fatalf("layer %d: kernel and generic labels differ", layer)
+		want := make([]byte, cfg.Nodes*NodeSize)
+		referenceLabels(pc, rid, layer, want, prev, 0, cfg.Nodes)
+		for _, chunk := range []uint64{1, 7, 64, 1000, 1 << 14} {
+			t.Run(fmt.Sprintf("layer %d/chunk %d", layer, chunk), func(t *testing.T) {
+				cur := make([]byte, cfg.Nodes*NodeSize)
+				if _, err := labelLayer(t.Context(), pc, rid, layer, cur, prev, nil, testScratch(t, chunk)); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(cur, want) {
+					t.Fatal("layer differs from the reference labels")
+				}
+			})
 		}
 	}
 }
 
-// referenceMessage lays out node v's label message directly from the final labels.
+func TestLabelLayerCancelled(t *testing.T) {
+	// A cancelled context stops labeling between chunks and returns its error; the gatherer is stopped too.
+	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{14}, Version: V1}
+	pc := openTestCache(t, cfg)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	cur := make([]byte, cfg.Nodes*NodeSize)
+	prev := make([]byte, cfg.Nodes*NodeSize)
+	if _, err := labelLayer(ctx, pc, [32]byte{1}, 2, cur, prev, nil, testScratch(t, 16)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("labelLayer after cancel: %v, want context.Canceled", err)
+	}
+}
+
+// referenceLabels computes the labels of nodes [lo, hi) of layer into cur in order, each from the message
+// layout of NodeLabel over the labels in cur and prev at that moment.
+func referenceLabels(pc *ParentsCache, rid [32]byte, layer int, cur, prev []byte, lo, hi uint64) {
+	for v := lo; v < hi; v++ {
+		msg := referenceMessage(pc, rid, layer, v, cur, prev)
+		if v == 0 {
+			msg = msg[:prefixLen]
+		}
+		h := sha256.Sum256(msg)
+		h[31] &= 0x3f
+		copy(cur[v*NodeSize:], h[:])
+	}
+}
+
+// referenceMessage lays out node v's label message directly from the labels in cur and prev.
 func referenceMessage(pc *ParentsCache, rid [32]byte, layer int, v uint64, cur, prev []byte) []byte {
 	msg := make([]byte, msgLen)
 	writePrefix(msg[:prefixLen], &rid, layer, v)
@@ -92,20 +141,34 @@ func referenceMessage(pc *ParentsCache, rid [32]byte, layer int, v uint64, cur, 
 }
 
 func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
-	// The hot loops allocate nothing: a layer of 16× more nodes makes the same number of allocations.
+	// The hot loops allocate nothing: a layer of 16× more nodes makes the same number of allocations (the
+	// gatherer's goroutine, once per layer), give or take the timer a goroutine allocates the first time it
+	// sleeps (the gatherer and the labeler may or may not have to wait for each other).
 	allocs := func(nodes uint64) float64 {
 		cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{13}, Version: V1_1}
 		pc := openTestCache(t, cfg)
 		cur := make([]byte, nodes*NodeSize)
 		prev := make([]byte, nodes*NodeSize)
+		scratch := testScratch(t, 256)
 		return testing.AllocsPerRun(3, func() {
-			if _, err := labelLayer(t.Context(), cfg, pc, [32]byte{1}, 2, cur, prev, nil); err != nil {
+			if _, err := labelLayer(t.Context(), pc, [32]byte{1}, 2, cur, prev, nil, scratch); err != nil {
 				t.Fatal(err)
 			}
 		})
 	}
 	small, large := allocs(1<<10), allocs(1<<14)
-	if large > small {
+	if large > small+2 {
 		t.Fatalf("allocations grow with the layer: %v for 2^10 nodes, %v for 2^14", small, large)
 	}
+}
+
+// testScratch allocates the gatherer's tables for chunks of chunk nodes, released when the test ends.
+func testScratch(tb testing.TB, chunk uint64) *labelScratch {
+	tb.Helper()
+	s, err := newLabelScratch(chunk)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
 }

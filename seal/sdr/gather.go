@@ -1,0 +1,205 @@
+package sdr
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// gatherChunkNodes is how many nodes one table of parents' label addresses covers: the labeler labels one
+// table's nodes per kernel call. gatherTables tables (each 8Ki rows of 14 labels: 3.5 MiB of copies and
+// 0.9 MiB of addresses) let the gatherer work up to three chunks (about 20 ms) ahead of the labeler.
+const (
+	gatherChunkNodes = 1 << 13
+	gatherTables     = 4
+)
+
+// gatherPoll is how long the gatherer sleeps when all tables are full. It polls rather than being woken: a
+// wake-up sent from the labeling thread tends to run the woken thread on the labeler's own core.
+const gatherPoll = 200 * time.Microsecond
+
+// rowTable is what the labeler needs for one chunk of nodes: each node's row of parents' label addresses, and
+// the labels the gatherer copied for it.
+type rowTable struct {
+	lo, hi uint64
+	// rows holds degree addresses per node for nodes lo.. hi-1, then prefetchDistance rows for the nodes after
+	// (their labels are only prefetched; the rows of nodes past the last one repeat the last node's).
+	rows []unsafe.Pointer
+	// copies holds, for node lo+i, the labels of its parents copied at copies[(i·degree+slot)·NodeSize:].
+	copies []byte
+}
+
+// labelScratch is the tables the gatherer fills in turn; a Label run allocates it once for all layers.
+type labelScratch struct {
+	tables [gatherTables]rowTable
+	chunk  uint64
+	free   func()
+}
+
+// newLabelScratch allocates tables for chunks of chunk nodes, in memory mapped like a layer buffer (huge pages,
+// faulted in from another goroutine), so that neither the allocation nor its page faults fall on the labeler.
+// The rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
+// collector does not scan this memory). Close releases it.
+func newLabelScratch(chunk uint64) (*labelScratch, error) {
+	rowsLen := (chunk + prefetchDistance) * TotalParents
+	copiesLen := chunk * TotalParents * NodeSize
+	per := rowsLen*uint64(unsafe.Sizeof(unsafe.Pointer(nil))) + copiesLen
+	buf, free, err := allocLayer(gatherTables * per)
+	if err != nil {
+		return nil, fmt.Errorf("allocating the labeler's tables: %w", err)
+	}
+	s := &labelScratch{chunk: chunk, free: free}
+	for i := range s.tables {
+		region := buf[uint64(i)*per : uint64(i+1)*per]
+		s.tables[i].rows = unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&region[0])), rowsLen)
+		s.tables[i].copies = region[per-copiesLen:]
+	}
+	return s, nil
+}
+
+// Close releases the tables' memory.
+func (s *labelScratch) Close() { s.free() }
+
+// gatherer fills the tables for the chunks of one layer on its own goroutine, ahead of the labeler, so that
+// the labeler's reads are mostly sequential. The labels of a layer are a strict chain, so one thread hashes;
+// parents' labels that are read at random — all expander parents (in the previous layer, which is complete),
+// and base parents already labelled when the table is filled — are copied by the gatherer, on the other core,
+// into the table's copies in the order the labeler reads them. Only base parents close behind the node being
+// labelled (a few chunks back at most, in the caches) are read where they are.
+//
+// The labeler and the gatherer only exchange atomic counters: the labeler publishes how many nodes are
+// labelled (labelled), the gatherer how many chunks' tables are ready (filled); whoever waits polls.
+//
+// Measured on this VM (docs/bench/pc1.md): with every parent read where it is, 512MiB labeling costs 20–40 %
+// over bare SHA-256 (random reads over two 512 MiB layers miss the TLB, and a prefetch does not take the page
+// walk off the hashing thread); reading the copies costs a few per cent.
+type gatherer struct {
+	pc        *ParentsCache
+	cur, prev []byte
+	degree    int
+	nodes     uint64
+	scratch   *labelScratch
+	labelled  *atomic.Uint64 // published by the labeler: the labels of nodes [0, labelled) are final
+	filled    atomic.Uint64  // the tables of chunks [0, filled) are ready
+	quit      atomic.Bool
+	done      chan struct{}
+}
+
+// startGatherer fills the table of the first chunk of a layer whose node 0 is already labelled on the calling
+// goroutine — the labeler has nothing to do until it is ready, and at the start of a layer the other core is
+// busy completing the previous layer's file — and starts the gathering goroutine for the others.
+func startGatherer(pc *ParentsCache, layer int, cur, prev []byte, scratch *labelScratch, labelled *atomic.Uint64) *gatherer {
+	g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: uint64(len(cur)) / NodeSize,
+		scratch: scratch, labelled: labelled, done: make(chan struct{})}
+	g.fill(&scratch.tables[0], g.bounds(0), labelled.Load())
+	g.filled.Store(1)
+	go g.run()
+	return g
+}
+
+// chunks is the number of chunks in the layer.
+func (g *gatherer) chunks() uint64 { return (g.nodes + g.scratch.chunk - 1) / g.scratch.chunk }
+
+// bounds returns the nodes of chunk c (node 0, labelled apart, is in no chunk).
+func (g *gatherer) bounds(c uint64) [2]uint64 {
+	return [2]uint64{max(c*g.scratch.chunk, 1), min((c+1)*g.scratch.chunk, g.nodes)}
+}
+
+// run fills the table of each chunk c ≥ 1 once the labeler has finished chunk c-gatherTables, whose table it
+// reuses, copying the base parents labelled by then.
+func (g *gatherer) run() {
+	defer close(g.done)
+	for c := uint64(1); c < g.chunks(); c++ {
+		if c >= gatherTables {
+			for g.labelled.Load() < g.bounds(c - gatherTables)[1] {
+				if g.quit.Load() {
+					return
+				}
+				time.Sleep(gatherPoll)
+			}
+		}
+		if g.quit.Load() {
+			return
+		}
+		g.fill(&g.scratch.tables[c%gatherTables], g.bounds(c), g.labelled.Load())
+		g.filled.Store(c + 1)
+	}
+}
+
+// table returns the table of chunk c, waiting for it if need be (spinning briefly, then sleeping briefly);
+// it returns nil once ctx is done.
+func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
+	for spins := 0; g.filled.Load() <= c; spins++ {
+		if spins < 1000 {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+	return &g.scratch.tables[c%gatherTables]
+}
+
+// stop ends the gatherer and waits for it.
+func (g *gatherer) stop() {
+	g.quit.Store(true)
+	<-g.done
+}
+
+// fill writes the rows of nodes [b[0], b[1]) and the prefetch rows after them into t, copying the labels of
+// expander parents and of base parents below frontier.
+func (g *gatherer) fill(t *rowTable, b [2]uint64, frontier uint64) {
+	lo, hi := b[0], b[1]
+	t.lo, t.hi = lo, hi
+	deg := uint64(g.degree)
+	if haveGatherKernel {
+		gatherRowsAsm(&gatherJob{parents: &g.pc.Parents(lo)[0], cur: unsafe.SliceData(g.cur),
+			prev: unsafe.SliceData(g.prev), rows: &t.rows[0], copies: &t.copies[0], n: hi - lo,
+			frontier: frontier, degree: deg, pfLast: g.nodes - 1 - lo})
+	} else {
+		g.fillRows(t, lo, 0, hi-lo, frontier, true)
+	}
+	g.fillRows(t, lo, hi-lo, hi-lo+prefetchDistance, frontier, false)
+}
+
+// fillRows writes rows [from, to) of t (row i is node lo+i, at most the last node), copying as fill says when
+// copies is set, else addressing every label where it is.
+func (g *gatherer) fillRows(t *rowTable, lo, from, to, frontier uint64, copies bool) {
+	deg := uint64(g.degree)
+	for i := from; i < to; i++ {
+		parents := g.pc.Parents(min(lo+i, g.nodes-1))
+		row := t.rows[i*deg : (i+1)*deg]
+		for s := range row {
+			p := uint64(parents[s])
+			var src *[NodeSize]byte
+			var copyIt bool
+			if s < BaseDegree {
+				src, copyIt = (*[NodeSize]byte)(g.cur[p*NodeSize:]), copies && p < frontier
+			} else {
+				src, copyIt = (*[NodeSize]byte)(g.prev[p*NodeSize:]), copies
+			}
+			if copyIt {
+				dst := (*[NodeSize]byte)(t.copies[(i*deg+uint64(s))*NodeSize:])
+				*dst = *src
+				src = dst
+			}
+			row[s] = unsafe.Pointer(src)
+		}
+	}
+}
+
+// gatherJob is what gatherRowsAsm reads (offsets fixed in gather_amd64.s).
+type gatherJob struct {
+	parents  *uint32         // 0: the parents cache row of the first node
+	cur      *byte           // 8
+	prev     *byte           // 16
+	rows     *unsafe.Pointer // 24
+	copies   *byte           // 32
+	n        uint64          // 40: rows to write
+	frontier uint64          // 48
+	degree   uint64          // 56
+	pfLast   uint64          // 64: the last row whose parents may be read (for prefetching)
+}

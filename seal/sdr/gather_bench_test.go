@@ -1,0 +1,39 @@
+package sdr
+
+import (
+	"fmt"
+	"testing"
+)
+
+func BenchmarkGatherFill(b *testing.B) {
+	// The gatherer's cost per node of layer 2 (tables and copies), for a layer in the caches (8MiB sector) and
+	// layers spread over memory (512MiB sector; parents cache in $SEALFLEET_PARENT_CACHE or the default dir).
+	for _, nodes := range []uint64{1 << 18, 1 << 24} {
+		b.Run(fmt.Sprint(nodes), func(b *testing.B) {
+			cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{6}, Version: V1_1}
+			pc, err := OpenParentsCache("/tmp/sdrexp", cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pc.Close()
+			cur, freeCur, _ := allocLayer(cfg.Nodes * NodeSize)
+			defer freeCur()
+			prev, freePrev, _ := allocLayer(cfg.Nodes * NodeSize)
+			defer freePrev()
+			for i := range prev {
+				prev[i], cur[i] = byte(i), byte(i>>8)
+			}
+			scratch := testScratch(b, gatherChunkNodes)
+			g := &gatherer{pc: pc, cur: cur, prev: prev, degree: TotalParents, nodes: nodes, scratch: scratch}
+			b.ResetTimer()
+			lo := uint64(1)
+			for i := 0; i < b.N; i += gatherChunkNodes {
+				if lo+gatherChunkNodes > nodes {
+					lo = 2 * gatherChunkNodes
+				}
+				g.fill(&scratch.tables[0], [2]uint64{lo, lo + gatherChunkNodes}, lo-gatherChunkNodes)
+				lo += gatherChunkNodes
+			}
+		})
+	}
+}
