@@ -16,6 +16,14 @@ const (
 	gatherTables     = 4
 )
 
+// populateStep and populateLead: while all its tables are full, the gatherer faults in the current layer's
+// buffer (populate) 2 MiB (one huge page) at a time, up to populateLead bytes ahead of the labeler, so that the
+// labeler does not take those faults and the work is spread over the layer.
+const (
+	populateStep = 2 << 20
+	populateLead = 64 << 20
+)
+
 // gatherPoll is how long the gatherer sleeps when all tables are full. It polls rather than being woken: a
 // wake-up sent from the labeling thread tends to run the woken thread on the labeler's own core.
 const gatherPoll = 200 * time.Microsecond
@@ -38,15 +46,15 @@ type labelScratch struct {
 	free   func()
 }
 
-// newLabelScratch allocates tables for chunks of chunk nodes, in memory mapped like a layer buffer (huge pages,
-// faulted in from another goroutine), so that neither the allocation nor its page faults fall on the labeler.
+// newLabelScratch allocates tables for chunks of chunk nodes in an anonymous mapping (small pages: each page
+// is faulted in by the first table fill that reaches it, and only the first table is filled by the labeler).
 // The rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
 // collector does not scan this memory). Close releases it.
 func newLabelScratch(chunk uint64) (*labelScratch, error) {
 	rowsLen := (chunk + prefetchDistance) * TotalParents
 	copiesLen := chunk * TotalParents * NodeSize
 	per := rowsLen*uint64(unsafe.Sizeof(unsafe.Pointer(nil))) + copiesLen
-	buf, free, err := allocLayer(gatherTables * per)
+	buf, free, err := mapAnon(gatherTables * per)
 	if err != nil {
 		return nil, fmt.Errorf("allocating the labeler's tables: %w", err)
 	}
@@ -83,6 +91,7 @@ type gatherer struct {
 	scratch   *labelScratch
 	labelled  *atomic.Uint64 // published by the labeler: the labels of nodes [0, labelled) are final
 	filled    atomic.Uint64  // the tables of chunks [0, filled) are ready
+	populated uint64         // cur[:populated] is faulted in (or populating is not supported)
 	quit      atomic.Bool
 	done      chan struct{}
 }
@@ -117,7 +126,9 @@ func (g *gatherer) run() {
 				if g.quit.Load() {
 					return
 				}
-				time.Sleep(gatherPoll)
+				if !g.populateAhead() {
+					time.Sleep(gatherPoll)
+				}
 			}
 		}
 		if g.quit.Load() {
@@ -128,17 +139,29 @@ func (g *gatherer) run() {
 	}
 }
 
-// table returns the table of chunk c, waiting for it if need be (spinning briefly, then sleeping briefly);
-// it returns nil once ctx is done.
+// populateAhead faults in the next populateStep bytes of cur if they are within populateLead of the labeler,
+// and reports whether it did.
+func (g *gatherer) populateAhead() bool {
+	end := uint64(len(g.cur))
+	if g.populated >= end || g.populated > g.labelled.Load()*NodeSize+populateLead {
+		return false
+	}
+	next := min(g.populated+populateStep, end)
+	if !populate(g.cur[g.populated:next]) {
+		g.populated = end // not supported: the labeler takes the faults
+		return false
+	}
+	g.populated = next
+	return true
+}
+
+// table returns the table of chunk c, spinning until it is ready (the labeler has a CPU to itself and
+// nothing else to do; a sleep would last at least a scheduler tick), or nil once ctx is done.
 func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
-	for spins := 0; g.filled.Load() <= c; spins++ {
-		if spins < 1000 {
-			continue
-		}
-		if ctx.Err() != nil {
+	for spins := 1; g.filled.Load() <= c; spins++ {
+		if spins%4096 == 0 && ctx.Err() != nil {
 			return nil
 		}
-		time.Sleep(20 * time.Microsecond)
 	}
 	return &g.scratch.tables[c%gatherTables]
 }

@@ -6,12 +6,12 @@ import (
 )
 
 func BenchmarkGatherFill(b *testing.B) {
-	// The gatherer's cost per node of layer 2 (tables and copies), for a layer in the caches (8MiB sector) and
-	// layers spread over memory (512MiB sector; parents cache in $SEALFLEET_PARENT_CACHE or the default dir).
-	for _, nodes := range []uint64{1 << 18, 1 << 24} {
+	// The gatherer's cost per node of layer 2 (tables and copies), for layers in the caches (8MiB sector) and
+	// spread over memory (128MiB-sized layers).
+	for _, nodes := range []uint64{1 << 18, 1 << 22} {
 		b.Run(fmt.Sprint(nodes), func(b *testing.B) {
 			cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{6}, Version: V1_1}
-			pc, err := OpenParentsCache("/tmp/sdrexp", cfg)
+			pc, err := OpenParentsCache(b.TempDir(), cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
