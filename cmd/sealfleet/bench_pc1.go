@@ -50,6 +50,8 @@ var benchPC1Cmd = &cli.Command{
 		fmt.Fprintf(w, "crypto/sha256 for the same chain: %.1f ns/node\n", res.ShaStdlibNsPerNode)
 		fmt.Fprintf(w, "hasher thread CPU %.1f ns/node, SHA-256 loop CPU %.1f ns/node, cpuRatio %.3f\n",
 			res.HasherCPUNsPerNode, res.ShaCPUNsPerNode, res.CPURatio)
+		fmt.Fprintf(w, "hasher waited for the gatherer %.1f ns/node, lost its CPU %d times\n",
+			res.HasherWaitNsPerNode, res.HasherPreemptions)
 		fmt.Fprintf(w, "peakRSSBytes %d (%.1f MiB; parents cache %.1f MiB)\n",
 			res.PeakRSSBytes, float64(res.PeakRSSBytes)/(1<<20), float64(res.ParentsCacheBytes)/(1<<20))
 		what := "verified"

@@ -48,7 +48,9 @@ type PC1BenchResult struct {
 	CPURatio           float64 `json:"cpuRatio"`
 	// HasherWaitNsPerNode is the wall time per node the hashing thread spent waiting for the gatherer.
 	HasherWaitNsPerNode float64 `json:"hasherWaitNsPerNode"`
-	Cores               int     `json:"cores"`
+	// HasherPreemptions is how often the hashing thread lost its CPU to another thread (Linux).
+	HasherPreemptions uint64 `json:"hasherPreemptions"`
+	Cores             int    `json:"cores"`
 }
 
 // ShaNsPerNode measures the bare SHA-256 work of one label, the sequential floor of labeling, over iters
@@ -151,6 +153,7 @@ func BenchPC1(ctx context.Context, cfg Config, parentsDir, workDir string) (PC1B
 	res.ShaCPUNsPerNode = (cpuBefore + cpuAfter) / 2
 	res.HasherCPUNsPerNode = stats.HasherCPUSeconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
 	res.HasherWaitNsPerNode = stats.HasherWaitSeconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
+	res.HasherPreemptions = stats.HasherPreemptions
 	if res.ShaCPUNsPerNode > 0 {
 		res.CPURatio = res.HasherCPUNsPerNode / res.ShaCPUNsPerNode
 	}

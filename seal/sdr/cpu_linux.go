@@ -1,6 +1,9 @@
 package sdr
 
 import (
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -13,4 +16,20 @@ func threadCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// threadPreemptions returns how many times the calling OS thread has been descheduled involuntarily (another
+// thread took its CPU), or 0 if unavailable. Callers lock the goroutine to its thread.
+func threadPreemptions() uint64 {
+	b, err := os.ReadFile("/proc/thread-self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "nonvoluntary_ctxt_switches:"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }

@@ -10,10 +10,12 @@ import (
 
 // gatherChunkNodes is how many nodes one table of parents' label addresses covers: the labeler labels one
 // table's nodes per kernel call. gatherTables tables (each 8Ki rows of 14 labels: 3.5 MiB of copies and
-// 0.9 MiB of addresses) let the gatherer work up to three chunks (about 20 ms) ahead of the labeler.
+// 0.9 MiB of addresses, 35 MiB in all) let the gatherer work up to seven chunks (about 50 ms) ahead of the
+// labeler, enough to ride out the time slices the other core's work takes (with four tables the labeler
+// still waited 8–22 ns per node at 512MiB; with eight, 0.5–1.3).
 const (
 	gatherChunkNodes = 1 << 13
-	gatherTables     = 4
+	gatherTables     = 8
 )
 
 // populateStep and populateLead: while all its tables are full, the gatherer faults in the current layer's
@@ -27,6 +29,9 @@ const (
 // gatherPoll is how long the gatherer sleeps when all tables are full. It polls rather than being woken: a
 // wake-up sent from the labeling thread tends to run the woken thread on the labeler's own core.
 const gatherPoll = 200 * time.Microsecond
+
+// hugeTablesLayerBytes is the layer size from which the gatherer's tables use huge pages (newLabelScratch).
+const hugeTablesLayerBytes = 64 << 20
 
 // rowTable is what the labeler needs for one chunk of nodes: each node's row of parents' label addresses, and
 // the labels the gatherer copied for it.
@@ -46,15 +51,22 @@ type labelScratch struct {
 	free   func()
 }
 
-// newLabelScratch allocates tables for chunks of chunk nodes in an anonymous mapping (small pages: each page
-// is faulted in by the first table fill that reaches it, and only the first table is filled by the labeler).
+// newLabelScratch allocates tables for chunks of chunk nodes in an anonymous mapping, each page faulted in by
+// the first table fill that reaches it (only the first table is filled by the labeler). With huge set the
+// mapping asks for huge pages, which spare the labeler a TLB miss every few nodes as it reads the copies but
+// cost it a few 2 MiB faults for the first table (about 40 ms on the development VM): worth it for large
+// layers only.
 // The rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
 // collector does not scan this memory). Close releases it.
-func newLabelScratch(chunk uint64) (*labelScratch, error) {
+func newLabelScratch(chunk uint64, huge bool) (*labelScratch, error) {
 	rowsLen := (chunk + prefetchDistance) * TotalParents
 	copiesLen := chunk * TotalParents * NodeSize
 	per := rowsLen*uint64(unsafe.Sizeof(unsafe.Pointer(nil))) + copiesLen
-	buf, free, err := mapAnon(gatherTables * per)
+	alloc := mapAnon
+	if huge {
+		alloc = allocLayer
+	}
+	buf, free, err := alloc(gatherTables * per)
 	if err != nil {
 		return nil, fmt.Errorf("allocating the labeler's tables: %w", err)
 	}
@@ -119,6 +131,7 @@ func (g *gatherer) bounds(c uint64) [2]uint64 {
 // run fills the table of each chunk c ≥ 1 once the labeler has finished chunk c-gatherTables, whose table it
 // reuses, copying the base parents labelled by then.
 func (g *gatherer) run() {
+	backgroundThread()
 	defer close(g.done)
 	for c := uint64(1); c < g.chunks(); c++ {
 		if c >= gatherTables {

@@ -44,6 +44,8 @@ type LabelStats struct {
 	HasherCPUSeconds float64
 	// HasherWaitSeconds is how long the hashing thread waited for the gatherer's tables over all layers.
 	HasherWaitSeconds float64
+	// HasherPreemptions is how often the hashing thread lost its CPU to another thread (Linux; 0 elsewhere).
+	HasherPreemptions uint64
 }
 
 // LabelWithStats is Label, also reporting what the run did.
@@ -94,7 +96,7 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		return stats, err
 	}
 	defer freePrev()
-	scratch, err := newLabelScratch(min(gatherChunkNodes, chunkNodes))
+	scratch, err := newLabelScratch(min(gatherChunkNodes, chunkNodes), size >= hugeTablesLayerBytes)
 	if err != nil {
 		return stats, err
 	}
@@ -128,6 +130,7 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		ls, err := labelLayer(ctx, pc, replicaID, layer, cur, prev, w, scratch)
 		stats.HasherCPUSeconds += ls.hasherCPU.Seconds()
 		stats.HasherWaitSeconds += ls.waited.Seconds()
+		stats.HasherPreemptions += ls.preemptions
 		if err != nil {
 			w.abort()
 			return stats, fmt.Errorf("labeling layer %d: %w", layer, err)
@@ -147,7 +150,7 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		secs := time.Since(start).Seconds()
 		stats.LayerSeconds = append(stats.LayerSeconds, secs)
 		log.Info("layer labelled", "layer", layer, "seconds", secs, "hasher_cpu_seconds", ls.hasherCPU.Seconds(),
-			"hasher_wait_seconds", ls.waited.Seconds())
+			"hasher_wait_seconds", ls.waited.Seconds(), "hasher_preemptions", ls.preemptions)
 		cur, prev = prev, cur
 	}
 	return stats, nil

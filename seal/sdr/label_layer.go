@@ -20,6 +20,8 @@ type layerStats struct {
 	hasherCPU time.Duration
 	// waited is the wall time the labeling thread waited for the gatherer's tables.
 	waited time.Duration
+	// preemptions is how often the labeling thread lost its CPU to another thread (Linux; 0 elsewhere).
+	preemptions uint64
 }
 
 // labelLayer fills cur with the labels of layer (1-based); prev holds the previous layer (unused for layer 1).
@@ -45,8 +47,8 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 	labelled.Store(1)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	cpu := threadCPU()
-	defer func() { st.hasherCPU = threadCPU() - cpu }()
+	cpu, preempted := threadCPU(), threadPreemptions()
+	defer func() { st.hasherCPU, st.preemptions = threadCPU()-cpu, threadPreemptions()-preempted }()
 	g := startGatherer(pc, layer, cur, prev, scratch, &labelled)
 	defer g.stop()
 	job := labelJob{cur: unsafe.SliceData(cur), consts: labelTable, replicaID: replicaID, layer: uint32(layer),

@@ -141,9 +141,10 @@ func referenceMessage(pc *ParentsCache, rid [32]byte, layer int, v uint64, cur, 
 }
 
 func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
-	// The hot loops allocate nothing: a layer of 16× more nodes makes the same number of allocations (the
-	// gatherer's goroutine, once per layer), give or take the timer a goroutine allocates the first time it
-	// sleeps (the gatherer and the labeler may or may not have to wait for each other).
+	// The hot loops allocate nothing: a layer of 16× more nodes (60 more chunks of 256) makes about the same
+	// number of allocations. Some are per layer and vary from run to run — the gatherer's and the writer's
+	// threads end with them (they lock their threads and lower their priority), and a goroutine's first sleep
+	// allocates its timer — so a few more are tolerated; one per chunk would be 60 more.
 	allocs := func(nodes uint64) float64 {
 		cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{13}, Version: V1_1}
 		pc := openTestCache(t, cfg)
@@ -157,7 +158,7 @@ func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
 		})
 	}
 	small, large := allocs(1<<10), allocs(1<<14)
-	if large > small+2 {
+	if large > small+8 {
 		t.Fatalf("allocations grow with the layer: %v for 2^10 nodes, %v for 2^14", small, large)
 	}
 }
@@ -165,7 +166,7 @@ func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
 // testScratch allocates the gatherer's tables for chunks of chunk nodes, released when the test ends.
 func testScratch(tb testing.TB, chunk uint64) *labelScratch {
 	tb.Helper()
-	s, err := newLabelScratch(chunk)
+	s, err := newLabelScratch(chunk, false)
 	if err != nil {
 		tb.Fatal(err)
 	}

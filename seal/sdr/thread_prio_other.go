@@ -1,0 +1,9 @@
+//go:build !linux
+
+package sdr
+
+import "runtime"
+
+// backgroundThread locks the calling goroutine to its OS thread (thread priorities are only lowered on Linux);
+// see the Linux version.
+func backgroundThread() { runtime.LockOSThread() }
