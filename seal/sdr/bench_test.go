@@ -82,7 +82,7 @@ func BenchmarkLabelLayer(b *testing.B) {
 	for i := range prev {
 		prev[i], cur[i] = byte(i), byte(i>>8)
 	}
-	scratch := testScratch(b, gatherChunkNodes)
+	scratch := testScratch(b, gatherChunkNodes, cfg.Nodes*NodeSize)
 	var cpu time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

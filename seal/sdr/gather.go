@@ -8,14 +8,21 @@ import (
 	"unsafe"
 )
 
-// gatherChunkNodes is how many nodes one table of parents' label addresses covers: the labeler labels one
-// table's nodes per kernel call. gatherTables tables (each 8Ki rows of 14 labels: 3.5 MiB of copies and
-// 0.9 MiB of addresses, 35 MiB in all) let the gatherer work up to seven chunks (about 50 ms) ahead of the
-// labeler, enough to ride out the time slices the other core's work takes (with four tables the labeler
-// still waited 8–22 ns per node at 512MiB; with eight, 0.5–1.3).
+// gatherChunkNodes is how many nodes one table of parents' label addresses covers (8Ki rows of up to 14
+// labels: 3.5 MiB of copies and 0.9 MiB of addresses): the labeler labels one table's nodes per kernel call.
+const gatherChunkNodes = 1 << 13
+
+// Scratch shapes by layer size (newLabelScratch). Layers from hugeTablesLayerBytes on get many tables, so that
+// the gatherer can work up to seven chunks (about 50 ms) ahead of the labeler and ride out the time slices
+// the other core's work takes (with four tables the labeler still waited 8–22 ns per node at 512MiB; with
+// eight, 0.5–2), in huge pages, which spare the labeler a TLB miss every few nodes as it reads the copies.
+// Smaller layers get few tables in small pages: there the first faults of the tables' memory are a visible
+// part of the run (a 2 MiB fault costs about 12 ms on the development VM, and the labeler takes those of the
+// first table), and eight tables measured a median ratio of 1.06 at 8MiB against 1.03 with four.
 const (
-	gatherChunkNodes = 1 << 13
-	gatherTables     = 8
+	hugeTablesLayerBytes = 64 << 20
+	smallLayerTables     = 4
+	largeLayerTables     = 8
 )
 
 // populateStep and populateLead: while all its tables are full, the gatherer faults in the current layer's
@@ -30,9 +37,6 @@ const (
 // wake-up sent from the labeling thread tends to run the woken thread on the labeler's own core.
 const gatherPoll = 200 * time.Microsecond
 
-// hugeTablesLayerBytes is the layer size from which the gatherer's tables use huge pages (newLabelScratch).
-const hugeTablesLayerBytes = 64 << 20
-
 // rowTable is what the labeler needs for one chunk of nodes: each node's row of parents' label addresses, and
 // the labels the gatherer copied for it.
 type rowTable struct {
@@ -46,31 +50,28 @@ type rowTable struct {
 
 // labelScratch is the tables the gatherer fills in turn; a Label run allocates it once for all layers.
 type labelScratch struct {
-	tables [gatherTables]rowTable
+	tables []rowTable
 	chunk  uint64
 	free   func()
 }
 
-// newLabelScratch allocates tables for chunks of chunk nodes in an anonymous mapping, each page faulted in by
-// the first table fill that reaches it (only the first table is filled by the labeler). With huge set the
-// mapping asks for huge pages, which spare the labeler a TLB miss every few nodes as it reads the copies but
-// cost it a few 2 MiB faults for the first table (about 40 ms on the development VM): worth it for large
-// layers only.
-// The rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
+// newLabelScratch allocates the tables for a layer of layerBytes, for chunks of chunk nodes, in an anonymous
+// mapping whose pages are faulted in by the first table fill that reaches them (only the first table is
+// filled by the labeler); see hugeTablesLayerBytes for how many and which pages. The rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
 // collector does not scan this memory). Close releases it.
-func newLabelScratch(chunk uint64, huge bool) (*labelScratch, error) {
+func newLabelScratch(chunk, layerBytes uint64) (*labelScratch, error) {
 	rowsLen := (chunk + prefetchDistance) * TotalParents
 	copiesLen := chunk * TotalParents * NodeSize
 	per := rowsLen*uint64(unsafe.Sizeof(unsafe.Pointer(nil))) + copiesLen
-	alloc := mapAnon
-	if huge {
-		alloc = allocLayer
+	tables, alloc := smallLayerTables, mapAnon
+	if layerBytes >= hugeTablesLayerBytes {
+		tables, alloc = largeLayerTables, allocLayer
 	}
-	buf, free, err := alloc(gatherTables * per)
+	buf, free, err := alloc(uint64(tables) * per)
 	if err != nil {
 		return nil, fmt.Errorf("allocating the labeler's tables: %w", err)
 	}
-	s := &labelScratch{chunk: chunk, free: free}
+	s := &labelScratch{tables: make([]rowTable, tables), chunk: chunk, free: free}
 	for i := range s.tables {
 		region := buf[uint64(i)*per : uint64(i+1)*per]
 		s.tables[i].rows = unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&region[0])), rowsLen)
@@ -78,6 +79,9 @@ func newLabelScratch(chunk uint64, huge bool) (*labelScratch, error) {
 	}
 	return s, nil
 }
+
+// table returns the table of chunk c.
+func (s *labelScratch) table(c uint64) *rowTable { return &s.tables[c%uint64(len(s.tables))] }
 
 // Close releases the tables' memory.
 func (s *labelScratch) Close() { s.free() }
@@ -128,14 +132,14 @@ func (g *gatherer) bounds(c uint64) [2]uint64 {
 	return [2]uint64{max(c*g.scratch.chunk, 1), min((c+1)*g.scratch.chunk, g.nodes)}
 }
 
-// run fills the table of each chunk c ≥ 1 once the labeler has finished chunk c-gatherTables, whose table it
+// run fills the table of each chunk c ≥ 1 once the labeler has finished chunk c-n (n tables), whose table it
 // reuses, copying the base parents labelled by then.
 func (g *gatherer) run() {
 	backgroundThread()
 	defer close(g.done)
 	for c := uint64(1); c < g.chunks(); c++ {
-		if c >= gatherTables {
-			for g.labelled.Load() < g.bounds(c - gatherTables)[1] {
+		if n := uint64(len(g.scratch.tables)); c >= n {
+			for g.labelled.Load() < g.bounds(c - n)[1] {
 				if g.quit.Load() {
 					return
 				}
@@ -147,7 +151,7 @@ func (g *gatherer) run() {
 		if g.quit.Load() {
 			return
 		}
-		g.fill(&g.scratch.tables[c%gatherTables], g.bounds(c), g.labelled.Load())
+		g.fill(g.scratch.table(c), g.bounds(c), g.labelled.Load())
 		g.filled.Store(c + 1)
 	}
 }
@@ -176,7 +180,7 @@ func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 			return nil
 		}
 	}
-	return &g.scratch.tables[c%gatherTables]
+	return g.scratch.table(c)
 }
 
 // stop ends the gatherer and waits for it.

@@ -23,7 +23,7 @@ func BenchmarkGatherFill(b *testing.B) {
 			for i := range prev {
 				prev[i], cur[i] = byte(i), byte(i>>8)
 			}
-			scratch := testScratch(b, gatherChunkNodes)
+			scratch := testScratch(b, gatherChunkNodes, cfg.Nodes*NodeSize)
 			g := &gatherer{pc: pc, cur: cur, prev: prev, degree: TotalParents, nodes: nodes, scratch: scratch}
 			b.ResetTimer()
 			lo := uint64(1)

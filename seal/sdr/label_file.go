@@ -96,7 +96,7 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		return stats, err
 	}
 	defer freePrev()
-	scratch, err := newLabelScratch(min(gatherChunkNodes, chunkNodes), size >= hugeTablesLayerBytes)
+	scratch, err := newLabelScratch(min(gatherChunkNodes, chunkNodes), size)
 	if err != nil {
 		return stats, err
 	}

@@ -48,7 +48,7 @@ func TestLabelRowsMatchesReference(t *testing.T) {
 					}
 					want := bytes.Clone(cur)
 					referenceLabels(pc, rid, layer, want, prev, lo, lo+chunk)
-					scratch := testScratch(t, chunk)
+					scratch := testScratch(t, chunk, cfg.Nodes*NodeSize)
 					g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: cfg.Nodes, scratch: scratch}
 					tab := &scratch.tables[0]
 					g.fill(tab, [2]uint64{lo, lo + chunk}, frontier)
@@ -82,15 +82,18 @@ func TestLabelLayerChunking(t *testing.T) {
 		want := make([]byte, cfg.Nodes*NodeSize)
 		referenceLabels(pc, rid, layer, want, prev, 0, cfg.Nodes)
 		for _, chunk := range []uint64{1, 7, 64, 1000, 1 << 14} {
-			t.Run(fmt.Sprintf("layer %d/chunk %d", layer, chunk), func(t *testing.T) {
-				cur := make([]byte, cfg.Nodes*NodeSize)
-				if _, err := labelLayer(t.Context(), pc, rid, layer, cur, prev, nil, testScratch(t, chunk)); err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(cur, want) {
-					t.Fatal("layer differs from the reference labels")
-				}
-			})
+			// The scratch shaped for this layer (four tables) and for a large one (eight, huge pages).
+			for _, shape := range []uint64{cfg.Nodes * NodeSize, hugeTablesLayerBytes} {
+				t.Run(fmt.Sprintf("layer %d/chunk %d/scratch for %d-byte layers", layer, chunk, shape), func(t *testing.T) {
+					cur := make([]byte, cfg.Nodes*NodeSize)
+					if _, err := labelLayer(t.Context(), pc, rid, layer, cur, prev, nil, testScratch(t, chunk, shape)); err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(cur, want) {
+						t.Fatal("layer differs from the reference labels")
+					}
+				})
+			}
 		}
 	}
 }
@@ -103,7 +106,7 @@ func TestLabelLayerCancelled(t *testing.T) {
 	cancel()
 	cur := make([]byte, cfg.Nodes*NodeSize)
 	prev := make([]byte, cfg.Nodes*NodeSize)
-	if _, err := labelLayer(ctx, pc, [32]byte{1}, 2, cur, prev, nil, testScratch(t, 16)); !errors.Is(err, context.Canceled) {
+	if _, err := labelLayer(ctx, pc, [32]byte{1}, 2, cur, prev, nil, testScratch(t, 16, cfg.Nodes*NodeSize)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("labelLayer after cancel: %v, want context.Canceled", err)
 	}
 }
@@ -150,7 +153,7 @@ func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
 		pc := openTestCache(t, cfg)
 		cur := make([]byte, nodes*NodeSize)
 		prev := make([]byte, nodes*NodeSize)
-		scratch := testScratch(t, 256)
+		scratch := testScratch(t, 256, cfg.Nodes*NodeSize)
 		return testing.AllocsPerRun(3, func() {
 			if _, err := labelLayer(t.Context(), pc, [32]byte{1}, 2, cur, prev, nil, scratch); err != nil {
 				t.Fatal(err)
@@ -163,10 +166,11 @@ func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
 	}
 }
 
-// testScratch allocates the gatherer's tables for chunks of chunk nodes, released when the test ends.
-func testScratch(tb testing.TB, chunk uint64) *labelScratch {
+// testScratch allocates the gatherer's tables for chunks of chunk nodes, shaped for a layer of layerBytes,
+// released when the test ends.
+func testScratch(tb testing.TB, chunk, layerBytes uint64) *labelScratch {
 	tb.Helper()
-	s, err := newLabelScratch(chunk, false)
+	s, err := newLabelScratch(chunk, layerBytes)
 	if err != nil {
 		tb.Fatal(err)
 	}
