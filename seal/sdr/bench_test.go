@@ -2,6 +2,7 @@ package sdr
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"runtime"
 	"testing"
@@ -67,34 +68,39 @@ func BenchmarkLabel8MiB(b *testing.B) {
 }
 
 func BenchmarkLabelLayer(b *testing.B) {
-	// Layer 2 of a 128MiB-sized graph, whose parents' labels are spread over two 128 MiB layers as in 512MiB and
-	// 32GiB sectors: wall and hashing-thread CPU ns per label, the gatherer running beside the labeler.
-	cfg := Config{Nodes: 1 << 22, Layers: 2, PoRepID: [32]byte{6}, Version: V1_1}
-	pc, err := OpenParentsCache(b.TempDir(), cfg)
-	if err != nil {
-		b.Fatal(err)
+	// Layer 2 of an 8MiB graph (layers in the caches) and of a 128MiB-sized one (parents' labels spread over two
+	// 128 MiB layers, as in 512MiB and 32GiB sectors): wall and labeling-thread CPU ns per label, the gatherer
+	// running beside the labeler, no layer files. Compare with BenchmarkSHA256Chain1248/kernel.
+	for _, nodes := range []uint64{1 << 18, 1 << 22} {
+		b.Run(fmt.Sprint(nodes), func(b *testing.B) {
+			cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{6}, Version: V1_1}
+			pc, err := OpenParentsCache(b.TempDir(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pc.Close()
+			cur, freeCur, _ := allocLayer(cfg.Nodes * NodeSize)
+			defer freeCur()
+			prev, freePrev, _ := allocLayer(cfg.Nodes * NodeSize)
+			defer freePrev()
+			for i := range prev {
+				prev[i], cur[i] = byte(i), byte(i>>8)
+			}
+			scratch := testScratch(b, gatherChunkNodes, cfg.Nodes*NodeSize)
+			var cpu time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				st, err := labelLayer(b.Context(), pc, [32]byte{1}, 2, cur, prev, nil, scratch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu += st.hasherCPU
+			}
+			perNode := float64(b.N) * float64(cfg.Nodes)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/perNode, "ns/node")
+			b.ReportMetric(float64(cpu.Nanoseconds())/perNode, "cpu-ns/node")
+		})
 	}
-	defer pc.Close()
-	cur, freeCur, _ := allocLayer(cfg.Nodes * NodeSize)
-	defer freeCur()
-	prev, freePrev, _ := allocLayer(cfg.Nodes * NodeSize)
-	defer freePrev()
-	for i := range prev {
-		prev[i], cur[i] = byte(i), byte(i>>8)
-	}
-	scratch := testScratch(b, gatherChunkNodes, cfg.Nodes*NodeSize)
-	var cpu time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		st, err := labelLayer(b.Context(), pc, [32]byte{1}, 2, cur, prev, nil, scratch)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cpu += st.hasherCPU
-	}
-	nodes := float64(b.N) * float64(cfg.Nodes)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/nodes, "ns/node")
-	b.ReportMetric(float64(cpu.Nanoseconds())/nodes, "cpu-ns/node")
 }
 
 // reportThreadCPU locks the benchmark to its thread and returns a function that reports the thread's CPU time
