@@ -40,15 +40,16 @@ type PC1BenchResult struct {
 	ParentsCacheSeconds   float64 `json:"parentsCacheSeconds"`
 	ParentsCacheGenerated bool    `json:"parentsCacheGenerated"`
 	ParentsCacheBytes     uint64  `json:"parentsCacheBytes"`
-	// HasherCPUNsPerNode is the hashing thread's CPU time per node and ShaCPUNsPerNode the SHA-256 loop's
-	// (both from getrusage RUSAGE_THREAD); CPURatio is their quotient. Unlike Ratio they do not count time the
+	// HasherCPUNsPerNode is the thread CPU time of the label kernel calls per node and ShaCPUNsPerNode the
+	// SHA-256 loop's (both from getrusage RUSAGE_THREAD); CPURatio is their quotient. Unlike Ratio they do not count time the
 	// thread waited for a processor, so they stay meaningful on a machine shared with other work.
 	HasherCPUNsPerNode float64 `json:"hasherCpuNsPerNode"`
 	ShaCPUNsPerNode    float64 `json:"shaCpuNsPerNode"`
 	CPURatio           float64 `json:"cpuRatio"`
 	// HasherWaitNsPerNode is the wall time per node the hashing thread spent waiting for the gatherer.
 	HasherWaitNsPerNode float64 `json:"hasherWaitNsPerNode"`
-	// HasherPreemptions is how often the hashing thread lost its CPU to another thread (Linux).
+	// HasherPreemptions is how often the hashing thread lost its CPU to another thread during the kernel
+	// calls (Linux).
 	HasherPreemptions uint64 `json:"hasherPreemptions"`
 	Cores             int    `json:"cores"`
 }

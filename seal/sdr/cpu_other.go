@@ -7,5 +7,5 @@ import "time"
 // threadCPU is not measured on this platform.
 func threadCPU() time.Duration { return 0 }
 
-// threadPreemptions is not measured on this platform.
-func threadPreemptions() uint64 { return 0 }
+// threadUsage is not measured on this platform.
+func threadUsage() (cpu time.Duration, preemptions uint64, tid int) { return 0, 0, 0 }

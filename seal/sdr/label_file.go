@@ -39,12 +39,13 @@ type LabelStats struct {
 	// LayerSeconds is the wall time of each layer labelled in this run: labeling, and for the last layer also
 	// completing its file (the files of earlier layers are completed while the next layer is labelled).
 	LayerSeconds []float64
-	// HasherCPUSeconds is the CPU time of the hashing thread over all layers (Linux; 0 elsewhere). Compared
-	// with wall time it shows how much of the run the hasher actually had a processor.
+	// HasherCPUSeconds is the thread CPU time of the label kernel calls over all layers (Linux; 0 elsewhere).
+	// Compared with wall time it shows how much of the run the hasher actually had a processor.
 	HasherCPUSeconds float64
 	// HasherWaitSeconds is how long the hashing thread waited for the gatherer's tables over all layers.
 	HasherWaitSeconds float64
-	// HasherPreemptions is how often the hashing thread lost its CPU to another thread (Linux; 0 elsewhere).
+	// HasherPreemptions is how often the hashing thread lost its CPU to another thread during the kernel calls
+	// (Linux; 0 elsewhere).
 	HasherPreemptions uint64
 }
 
