@@ -53,7 +53,16 @@ type labelScratch struct {
 	tables []rowTable
 	chunk  uint64
 	free   func()
+	// selfFillAfter is how long the labeler waits for a table the gatherer has not started before filling it
+	// itself (gatherer.table).
+	selfFillAfter time.Duration
+	// stall, when set (tests only), holds the gatherer back while true.
+	stall *atomic.Bool
 }
+
+// defaultSelfFillAfter: the gatherer normally works several chunks ahead, so a labeler that has waited this
+// long for a chunk nobody is filling is facing a starved gatherer.
+const defaultSelfFillAfter = 2 * time.Millisecond
 
 // newLabelScratch allocates the tables for a layer of layerBytes, for chunks of chunk nodes, in an anonymous
 // mapping whose pages are faulted in by the first table fill that reaches them (only the first table is
@@ -71,7 +80,7 @@ func newLabelScratch(chunk, layerBytes uint64) (*labelScratch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("allocating the labeler's tables: %w", err)
 	}
-	s := &labelScratch{tables: make([]rowTable, tables), chunk: chunk, free: free}
+	s := &labelScratch{tables: make([]rowTable, tables), chunk: chunk, free: free, selfFillAfter: defaultSelfFillAfter}
 	for i := range s.tables {
 		region := buf[uint64(i)*per : uint64(i+1)*per]
 		s.tables[i].rows = unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&region[0])), rowsLen)
@@ -106,10 +115,13 @@ type gatherer struct {
 	nodes     uint64
 	scratch   *labelScratch
 	labelled  *atomic.Uint64 // published by the labeler: the labels of nodes [0, labelled) are final
-	filled    atomic.Uint64  // the tables of chunks [0, filled) are ready
+	filled    atomic.Uint64  // the tables of chunks [0, filled) are ready (or filled by the labeler)
+	claimed   atomic.Uint64  // chunks [0, claimed) are taken, by the gatherer or by the labeler itself
 	populated uint64         // cur[:populated] is faulted in (or populating is not supported)
 	quit      atomic.Bool
 	done      chan struct{}
+	// selfFilled counts the chunks the labeler filled itself (read by the labeler only).
+	selfFilled uint64
 }
 
 // startGatherer fills the table of the first chunk of a layer whose node 0 is already labelled on the calling
@@ -120,6 +132,7 @@ func startGatherer(pc *ParentsCache, layer int, cur, prev []byte, scratch *label
 		scratch: scratch, labelled: labelled, done: make(chan struct{})}
 	g.fill(&scratch.tables[0], g.bounds(0), labelled.Load())
 	g.filled.Store(1)
+	g.claimed.Store(1)
 	go g.run()
 	return g
 }
@@ -133,10 +146,13 @@ func (g *gatherer) bounds(c uint64) [2]uint64 {
 }
 
 // run fills the table of each chunk c ≥ 1 once the labeler has finished chunk c-n (n tables), whose table it
-// reuses, copying the base parents labelled by then.
+// reuses, copying the base parents labelled by then — unless the labeler, tired of waiting, took chunk c.
 func (g *gatherer) run() {
-	backgroundThread()
+	backgroundThread(true)
 	defer close(g.done)
+	for g.scratch.stall != nil && g.scratch.stall.Load() && !g.quit.Load() {
+		time.Sleep(gatherPoll)
+	}
 	for c := uint64(1); c < g.chunks(); c++ {
 		if n := uint64(len(g.scratch.tables)); c >= n {
 			for g.labelled.Load() < g.bounds(c - n)[1] {
@@ -150,6 +166,9 @@ func (g *gatherer) run() {
 		}
 		if g.quit.Load() {
 			return
+		}
+		if !g.claimed.CompareAndSwap(c, c+1) {
+			continue // the labeler filled it
 		}
 		g.fill(g.scratch.table(c), g.bounds(c), g.labelled.Load())
 		g.filled.Store(c + 1)
@@ -172,12 +191,30 @@ func (g *gatherer) populateAhead() bool {
 	return true
 }
 
-// table returns the table of chunk c, spinning until it is ready (the labeler has a CPU to itself and
-// nothing else to do; a sleep would last at least a scheduler tick), or nil once ctx is done.
+// table returns the table of chunk c, spinning until it is ready (a sleep would last at least a scheduler tick),
+// or nil once ctx is done. If the gatherer has not even started on it after selfFillAfter — its thread has the
+// lowest priority and a busy machine may starve it — the labeler claims the chunk and fills its table itself,
+// with the labels addressed where they are (no copies: slower to hash, much faster to fill), so that labeling
+// degrades to reading parents in place instead of stalling.
 func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
+	if g.filled.Load() > c {
+		return g.scratch.table(c)
+	}
+	start := time.Now()
 	for spins := 1; g.filled.Load() <= c; spins++ {
-		if spins%4096 == 0 && ctx.Err() != nil {
+		if spins%4096 != 0 {
+			continue
+		}
+		if ctx.Err() != nil {
 			return nil
+		}
+		if time.Since(start) >= g.scratch.selfFillAfter && g.claimed.CompareAndSwap(c, c+1) {
+			t := g.scratch.table(c)
+			b := g.bounds(c)
+			t.lo, t.hi = b[0], b[1]
+			g.fillRows(t, b[0], 0, b[1]-b[0]+prefetchDistance, 0, false)
+			g.selfFilled++
+			return t
 		}
 	}
 	return g.scratch.table(c)

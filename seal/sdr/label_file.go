@@ -151,7 +151,8 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		secs := time.Since(start).Seconds()
 		stats.LayerSeconds = append(stats.LayerSeconds, secs)
 		log.Info("layer labelled", "layer", layer, "seconds", secs, "hasher_cpu_seconds", ls.hasherCPU.Seconds(),
-			"hasher_wait_seconds", ls.waited.Seconds(), "hasher_preemptions", ls.preemptions)
+			"hasher_wait_seconds", ls.waited.Seconds(), "hasher_preemptions", ls.preemptions,
+			"chunks_filled_by_hasher", ls.selfFilled)
 		cur, prev = prev, cur
 	}
 	return stats, nil

@@ -22,6 +22,8 @@ type layerStats struct {
 	// preemptions is how often the labeling thread lost its CPU to another thread during the kernel calls
 	// (Linux; 0 elsewhere).
 	preemptions uint64
+	// selfFilled is the number of chunks whose table the labeler filled itself (a starved gatherer).
+	selfFilled uint64
 }
 
 // kernelMeter measures the thread CPU time and preemptions of the label kernel calls. The labeling goroutine is
@@ -85,6 +87,7 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 	defer func() { st.hasherCPU, st.preemptions = meter.totals() }()
 	g := startGatherer(pc, layer, cur, prev, scratch, &labelled)
 	defer g.stop()
+	defer func() { st.selfFilled = g.selfFilled }()
 	job := labelJob{cur: unsafe.SliceData(cur), consts: labelTable, replicaID: replicaID, layer: uint32(layer),
 		degree: layerDegree(layer)}
 	for c := uint64(0); c < g.chunks(); c++ {

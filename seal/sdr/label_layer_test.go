@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 )
 
@@ -95,6 +96,40 @@ func TestLabelLayerChunking(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+func TestLabelLayerStarvedGatherer(t *testing.T) {
+	// A gatherer that never gets to run (held back for the whole layer) must not stall labeling: the labeler
+	// fills every table itself, with the labels addressed in place, and the layer is still right.
+	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{15}, Version: V1_1}
+	pc := openTestCache(t, cfg)
+	rng := rand.New(rand.NewPCG(5, 6))
+	prev := make([]byte, cfg.Nodes*NodeSize)
+	for i := range prev {
+		prev[i] = byte(rng.Uint32())
+	}
+	rid := [32]byte{3}
+	for _, layer := range []int{1, 2} {
+		t.Run(fmt.Sprint("layer ", layer), func(t *testing.T) {
+			want := make([]byte, cfg.Nodes*NodeSize)
+			referenceLabels(pc, rid, layer, want, prev, 0, cfg.Nodes)
+			scratch := testScratch(t, 64, cfg.Nodes*NodeSize)
+			scratch.selfFillAfter = 0
+			scratch.stall = new(atomic.Bool)
+			scratch.stall.Store(true)
+			cur := make([]byte, cfg.Nodes*NodeSize)
+			st, err := labelLayer(t.Context(), pc, rid, layer, cur, prev, nil, scratch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(cur, want) {
+				t.Fatal("layer differs from the reference labels")
+			}
+			if chunks := cfg.Nodes / 64; st.selfFilled != chunks-1 {
+				t.Fatalf("labeler filled %d tables itself, want all %d after the first", st.selfFilled, chunks-1)
+			}
+		})
 	}
 }
 

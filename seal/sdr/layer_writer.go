@@ -58,7 +58,7 @@ func newLayerWriter(dir string, layer int, data []byte, chunkNodes uint64) (*lay
 // run writes and fsyncs each chunk once it is labelled, until all are written, an error occurs or the writer
 // is aborted.
 func (w *layerWriter) run() {
-	backgroundThread()
+	backgroundThread(false)
 	nodes := uint64(len(w.data)) / NodeSize
 	var err error
 	for next := uint64(0); next*w.chunkNodes < nodes && err == nil && !w.aborted.Load(); {

@@ -6,4 +6,4 @@ import "runtime"
 
 // backgroundThread locks the calling goroutine to its OS thread (thread priorities are only lowered on Linux);
 // see the Linux version.
-func backgroundThread() { runtime.LockOSThread() }
+func backgroundThread(idle bool) { runtime.LockOSThread() }
