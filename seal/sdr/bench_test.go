@@ -67,26 +67,33 @@ func BenchmarkLabel8MiB(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(cfg.Nodes*uint64(cfg.Layers)), "ns/node")
 }
 
+// benchLayers sets up layer 2 of a V1_1 graph of nodes nodes for the labeling benchmarks: its parents cache,
+// two filled layer buffers and the gatherer's tables, all released when the benchmark ends.
+func benchLayers(b *testing.B, nodes uint64) (pc *ParentsCache, cur, prev []byte, scratch *labelScratch) {
+	b.Helper()
+	cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{6}, Version: V1_1}
+	pc, err := OpenParentsCache(b.TempDir(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { pc.Close() })
+	cur, freeCur, _ := allocLayer(cfg.Nodes * NodeSize)
+	b.Cleanup(freeCur)
+	prev, freePrev, _ := allocLayer(cfg.Nodes * NodeSize)
+	b.Cleanup(freePrev)
+	for i := range prev {
+		prev[i], cur[i] = byte(i), byte(i>>8)
+	}
+	return pc, cur, prev, testScratch(b, gatherChunkNodes, cfg.Nodes*NodeSize)
+}
+
 func BenchmarkLabelLayer(b *testing.B) {
 	// Layer 2 of an 8MiB graph (layers in the caches) and of a 128MiB-sized one (parents' labels spread over two
 	// 128 MiB layers, as in 512MiB and 32GiB sectors): wall and labeling-thread CPU ns per label, the gatherer
 	// running beside the labeler, no layer files. Compare with BenchmarkSHA256Chain1248/kernel.
 	for _, nodes := range []uint64{1 << 18, 1 << 22} {
 		b.Run(fmt.Sprint(nodes), func(b *testing.B) {
-			cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{6}, Version: V1_1}
-			pc, err := OpenParentsCache(b.TempDir(), cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer pc.Close()
-			cur, freeCur, _ := allocLayer(cfg.Nodes * NodeSize)
-			defer freeCur()
-			prev, freePrev, _ := allocLayer(cfg.Nodes * NodeSize)
-			defer freePrev()
-			for i := range prev {
-				prev[i], cur[i] = byte(i), byte(i>>8)
-			}
-			scratch := testScratch(b, gatherChunkNodes, cfg.Nodes*NodeSize)
+			pc, cur, prev, scratch := benchLayers(b, nodes)
 			var cpu time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -96,9 +103,29 @@ func BenchmarkLabelLayer(b *testing.B) {
 				}
 				cpu += st.hasherCPU
 			}
-			perNode := float64(b.N) * float64(cfg.Nodes)
+			perNode := float64(b.N) * float64(nodes)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/perNode, "ns/node")
 			b.ReportMetric(float64(cpu.Nanoseconds())/perNode, "cpu-ns/node")
+		})
+	}
+}
+
+func BenchmarkGatherFill(b *testing.B) {
+	// The gatherer's cost per node of layer 2 (tables and copies), for layers in the caches (8MiB sector) and
+	// spread over memory (128MiB-sized layers).
+	for _, nodes := range []uint64{1 << 18, 1 << 22} {
+		b.Run(fmt.Sprint(nodes), func(b *testing.B) {
+			pc, cur, prev, scratch := benchLayers(b, nodes)
+			g := &gatherer{pc: pc, cur: cur, prev: prev, degree: TotalParents, nodes: nodes, scratch: scratch}
+			b.ResetTimer()
+			lo := uint64(1)
+			for i := 0; i < b.N; i += gatherChunkNodes {
+				if lo+gatherChunkNodes > nodes {
+					lo = 2 * gatherChunkNodes
+				}
+				g.fill(&scratch.tables[0], [2]uint64{lo, lo + gatherChunkNodes}, lo-gatherChunkNodes)
+				lo += gatherChunkNodes
+			}
 		})
 	}
 }

@@ -73,11 +73,7 @@ func TestLabelLayerChunking(t *testing.T) {
 	// node to more than the layer, equal the reference labels.
 	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{14}, Version: V1}
 	pc := openTestCache(t, cfg)
-	rng := rand.New(rand.NewPCG(3, 4))
-	prev := make([]byte, cfg.Nodes*NodeSize)
-	for i := range prev {
-		prev[i] = byte(rng.Uint32())
-	}
+	prev := randomLayer(cfg.Nodes, 3)
 	rid := [32]byte{9, 9}
 	for _, layer := range []int{1, 2, 5} {
 		want := make([]byte, cfg.Nodes*NodeSize)
@@ -104,11 +100,7 @@ func TestLabelLayerStarvedGatherer(t *testing.T) {
 	// fills every table itself, with the labels addressed in place, and the layer is still right.
 	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{15}, Version: V1_1}
 	pc := openTestCache(t, cfg)
-	rng := rand.New(rand.NewPCG(5, 6))
-	prev := make([]byte, cfg.Nodes*NodeSize)
-	for i := range prev {
-		prev[i] = byte(rng.Uint32())
-	}
+	prev := randomLayer(cfg.Nodes, 5)
 	rid := [32]byte{3}
 	for _, layer := range []int{1, 2} {
 		t.Run(fmt.Sprint("layer ", layer), func(t *testing.T) {
@@ -144,6 +136,16 @@ func TestLabelLayerCancelled(t *testing.T) {
 	if _, err := labelLayer(ctx, pc, [32]byte{1}, 2, cur, prev, nil, testScratch(t, 16, cfg.Nodes*NodeSize)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("labelLayer after cancel: %v, want context.Canceled", err)
 	}
+}
+
+// randomLayer returns a layer of nodes pseudo-random labels (not valid field elements; labeling does not care).
+func randomLayer(nodes, seed uint64) []byte {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	layer := make([]byte, nodes*NodeSize)
+	for i := range layer {
+		layer[i] = byte(rng.Uint32())
+	}
+	return layer
 }
 
 // referenceLabels computes the labels of nodes [lo, hi) of layer into cur in order, each from the message
