@@ -133,7 +133,10 @@ func BenchPC1(ctx context.Context, cfg Config, parentsDir, workDir string) (PC1B
 	}
 	defer os.RemoveAll(dir)
 
-	shaIters := int(min(cfg.Nodes, 1<<20))
+	// 2^20 chained labels (about 0.9 s) before and after: on a VM whose speed drifts by several per cent, a
+	// shorter floor measurement (it was one label per node, 0.2 s for 8MiB) made the ratio of small sectors
+	// swing with it.
+	const shaIters = 1 << 20
 	var cpuBefore, cpuAfter float64
 	res.ShaNsPerNodeBefore, cpuBefore = ShaNsPerNode(shaIters)
 	start = time.Now()
