@@ -51,12 +51,15 @@ type rowTable struct {
 // labelScratch is the tables the gatherer fills in turn; a Label run allocates it once for all layers.
 type labelScratch struct {
 	tables []rowTable
-	chunk  uint64
-	free   func()
+	// spare is the labeler's own table, for chunks it fills itself (gatherer.table); the gatherer never
+	// touches it, so the two never write the same table.
+	spare rowTable
+	chunk uint64
+	free  func()
 	// selfFillAfter is how long the labeler waits for a table the gatherer has not started before filling it
 	// itself (gatherer.table).
 	selfFillAfter time.Duration
-	// stall, when set (tests only), holds the gatherer back while true.
+	// stall, when set (tests only), holds the gatherer back while true, after it has claimed its first chunk.
 	stall *atomic.Bool
 }
 
@@ -66,7 +69,8 @@ const defaultSelfFillAfter = 2 * time.Millisecond
 
 // newLabelScratch allocates the tables for a layer of layerBytes, for chunks of chunk nodes, in an anonymous
 // mapping whose pages are faulted in by the first table fill that reaches them (only the first table is
-// filled by the labeler); see hugeTablesLayerBytes for how many and which pages. The rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
+// filled by the labeler); see hugeTablesLayerBytes for how many and which pages, plus the labeler's spare. The
+// rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
 // collector does not scan this memory). Close releases it.
 func newLabelScratch(chunk, layerBytes uint64) (*labelScratch, error) {
 	rowsLen := (chunk + prefetchDistance) * TotalParents
@@ -76,15 +80,19 @@ func newLabelScratch(chunk, layerBytes uint64) (*labelScratch, error) {
 	if layerBytes >= hugeTablesLayerBytes {
 		tables, alloc = largeLayerTables, allocLayer
 	}
-	buf, free, err := alloc(uint64(tables) * per)
+	buf, free, err := alloc(uint64(tables+1) * per)
 	if err != nil {
 		return nil, fmt.Errorf("allocating the labeler's tables: %w", err)
 	}
 	s := &labelScratch{tables: make([]rowTable, tables), chunk: chunk, free: free, selfFillAfter: defaultSelfFillAfter}
-	for i := range s.tables {
+	for i := 0; i <= tables; i++ {
+		t := &s.spare // region 0, then the ring
+		if i > 0 {
+			t = &s.tables[i-1]
+		}
 		region := buf[uint64(i)*per : uint64(i+1)*per]
-		s.tables[i].rows = unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&region[0])), rowsLen)
-		s.tables[i].copies = region[per-copiesLen:]
+		t.rows = unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&region[0])), rowsLen)
+		t.copies = region[per-copiesLen:]
 	}
 	return s, nil
 }
@@ -150,9 +158,6 @@ func (g *gatherer) bounds(c uint64) [2]uint64 {
 func (g *gatherer) run() {
 	backgroundThread(true)
 	defer close(g.done)
-	for g.scratch.stall != nil && g.scratch.stall.Load() && !g.quit.Load() {
-		time.Sleep(gatherPoll)
-	}
 	for c := uint64(1); c < g.chunks(); c++ {
 		if n := uint64(len(g.scratch.tables)); c >= n {
 			for g.labelled.Load() < g.bounds(c - n)[1] {
@@ -169,6 +174,12 @@ func (g *gatherer) run() {
 		}
 		if !g.claimed.CompareAndSwap(c, c+1) {
 			continue // the labeler filled it
+		}
+		for g.scratch.stall != nil && g.scratch.stall.Load() {
+			if g.quit.Load() {
+				return
+			}
+			time.Sleep(gatherPoll)
 		}
 		g.fill(g.scratch.table(c), g.bounds(c), g.labelled.Load())
 		g.filled.Store(c + 1)
@@ -192,10 +203,11 @@ func (g *gatherer) populateAhead() bool {
 }
 
 // table returns the table of chunk c, spinning until it is ready (a sleep would last at least a scheduler tick),
-// or nil once ctx is done. If the gatherer has not even started on it after selfFillAfter — its thread has the
-// lowest priority and a busy machine may starve it — the labeler claims the chunk and fills its table itself,
-// with the labels addressed where they are (no copies: slower to hash, much faster to fill), so that labeling
-// degrades to reading parents in place instead of stalling.
+// or nil once ctx is done. If it is not ready after selfFillAfter — the gatherer's thread has the lowest
+// priority and a busy machine may starve it, even halfway through a table — the labeler fills its spare table
+// for the chunk itself, with the labels addressed where they are (no copies: slower to hash, much faster to
+// fill), and claims the chunk so that the gatherer skips it if it has not started it. Labeling then degrades
+// to reading parents in place instead of waiting for a starved thread.
 func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 	if g.filled.Load() > c {
 		return g.scratch.table(c)
@@ -208,8 +220,9 @@ func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if time.Since(start) >= g.scratch.selfFillAfter && g.claimed.CompareAndSwap(c, c+1) {
-			t := g.scratch.table(c)
+		if time.Since(start) >= g.scratch.selfFillAfter {
+			g.claimed.CompareAndSwap(c, c+1) // fails if the gatherer is on it: it will finish a table nobody reads
+			t := &g.scratch.spare
 			b := g.bounds(c)
 			t.lo, t.hi = b[0], b[1]
 			g.fillRows(t, b[0], 0, b[1]-b[0]+prefetchDistance, 0, false)

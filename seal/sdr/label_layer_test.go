@@ -96,8 +96,9 @@ func TestLabelLayerChunking(t *testing.T) {
 }
 
 func TestLabelLayerStarvedGatherer(t *testing.T) {
-	// A gatherer that never gets to run (held back for the whole layer) must not stall labeling: the labeler
-	// fills every table itself, with the labels addressed in place, and the layer is still right.
+	// A gatherer that stops for good right after claiming its first chunk (as a starved thread would, in the
+	// middle of a table) must not stall labeling: the labeler fills its spare table for every chunk itself,
+	// with the labels addressed in place, and the layer is still right.
 	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{15}, Version: V1_1}
 	pc := openTestCache(t, cfg)
 	prev := randomLayer(cfg.Nodes, 5)
