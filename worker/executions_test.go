@@ -29,14 +29,7 @@ func (r *rig) readExecs(t *testing.T) ExecutionLog {
 
 func TestExecutionRecordStartToFinish(t *testing.T) {
 	r := newRig(t)
-	release := r.backend.Hold("SealCommit2")
-	w := r.worker(t, r.ret)
-	c1o := storiface.Commit1Out("c1")
-	id, err := w.SealCommit2(r.ctx, testSector, c1o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-r.backend.Entered
+	w, id, release := r.runningC2(t)
 	// While the work runs, the row is there, unfinished, in the current boot.
 	log := r.readExecs(t)
 	if len(log.Boots) != 1 || log.CurrentBoot != log.Boots[0].ID || log.Boots[0].PID != os.Getpid() {
@@ -46,7 +39,7 @@ func TestExecutionRecordStartToFinish(t *testing.T) {
 		t.Fatalf("%d executions while running, want 1", len(log.Executions))
 	}
 	e := log.Executions[0]
-	wantKey, err := newWorkKey(storiface.TTCommit2, testSector, c1o)
+	wantKey, err := newWorkKey(storiface.TTCommit2, testSector, storiface.Commit1Out("c1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,14 +65,7 @@ func TestExecutionRecordStartToFinish(t *testing.T) {
 
 func TestExecutionRecordAbortedCallFailed(t *testing.T) {
 	r := newRig(t)
-	release := r.backend.Hold("SealCommit2")
-	defer release()
-	w := r.worker(t, r.ret)
-	id, err := w.SealCommit2(r.ctx, testSector, storiface.Commit1Out("c1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-r.backend.Entered
+	w, id, _ := r.runningC2(t)
 	if err := w.AbortCall(r.ctx, id); err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +80,7 @@ func TestExecutionRecordAbortedCallFailed(t *testing.T) {
 
 func TestExecutionRecordRestartLeavesCutRow(t *testing.T) {
 	r := newRig(t)
-	release := r.backend.Hold("SealCommit2")
-	defer release()
-	w1 := r.worker(t, r.ret)
-	id, err := w1.SealCommit2(r.ctx, testSector, storiface.Commit1Out("c1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-r.backend.Entered
+	w1, id, _ := r.runningC2(t)
 	first := r.readExecs(t).CurrentBoot
 	if err := w1.Close(); err != nil { // the "crash": the work is cut short, its row stays unfinished
 		t.Fatal(err)
@@ -318,13 +297,7 @@ func TestExecutionSummary(t *testing.T) {
 
 func TestRestartRemovesTemporariesOfCutCalls(t *testing.T) {
 	r := newRig(t)
-	release := r.backend.Hold("SealCommit2")
-	defer release()
-	w1 := r.worker(t, r.ret)
-	if _, err := w1.SealCommit2(r.ctx, testSector, storiface.Commit1Out("c1")); err != nil {
-		t.Fatal(err)
-	}
-	<-r.backend.Entered
+	w1, _, _ := r.runningC2(t)
 	// What a PreCommit1 of the same sector cut by a kill leaves: temporaries in two paths; and the temporary
 	// of another sector, which belongs to no cut call of this worker.
 	seal := filepath.Join(r.store.Root, string(workertest.SealPathID))

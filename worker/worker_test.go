@@ -61,6 +61,22 @@ func (r *rig) worker(t *testing.T, ret *workertest.Returns) *LocalWorker {
 	return w
 }
 
+// runningC2 starts a worker and a SealCommit2 call that the backend holds, and returns them once the work is
+// running inside the backend; release lets the work finish (it is also released when the test ends, before the
+// worker closes).
+func (r *rig) runningC2(t *testing.T) (w *LocalWorker, id storiface.CallID, release func()) {
+	t.Helper()
+	w = r.worker(t, r.ret)
+	release = r.backend.Hold("SealCommit2")
+	t.Cleanup(release)
+	id, err := w.SealCommit2(r.ctx, testSector, storiface.Commit1Out("c1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-r.backend.Entered
+	return w, id, release
+}
+
 var testSector = storiface.SectorRef{ID: abi.SectorID{Miner: 1000, Number: 7},
 	ProofType: abi.RegisteredSealProof_StackedDrg2KiBV1_1}
 
@@ -232,14 +248,7 @@ func TestRestartReturnsSavedResultWithoutRecomputing(t *testing.T) {
 
 func TestRestartReportsUnfinishedCalls(t *testing.T) {
 	r := newRig(t)
-	release := r.backend.Hold("SealCommit2")
-	defer release()
-	w1 := r.worker(t, r.ret)
-	id, err := w1.SealCommit2(r.ctx, testSector, storiface.Commit1Out("c1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-r.backend.Entered
+	w1, id, _ := r.runningC2(t)
 	if jobs, _ := w1.Jobs(r.ctx); len(jobs) != 1 || jobs[0].RunWait != storiface.RWRunning || jobs[0].ID != id {
 		t.Fatalf("jobs while running: %+v", jobs)
 	}
@@ -262,14 +271,7 @@ func TestRestartReportsUnfinishedCalls(t *testing.T) {
 
 func TestAbortCall(t *testing.T) {
 	r := newRig(t)
-	release := r.backend.Hold("SealCommit2")
-	defer release()
-	w := r.worker(t, r.ret)
-	id, err := w.SealCommit2(r.ctx, testSector, storiface.Commit1Out("c1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-r.backend.Entered
+	w, id, _ := r.runningC2(t)
 	ctx, cancel := context.WithCancel(r.ctx)
 	cancel()
 	if err := w.WaitQuiet(ctx); err == nil {
