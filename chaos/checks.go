@@ -12,6 +12,7 @@ import (
 
 	"github.com/filecoin-project/go-state-types/abi"
 
+	"sealfleet/internal/procs"
 	"sealfleet/pipeline"
 	"sealfleet/seal/native"
 	"sealfleet/storiface"
@@ -21,7 +22,7 @@ import (
 // passes) and returns the last listing.
 func (c *cluster) waitProving(ctx context.Context, nums []abi.SectorNumber, timeout time.Duration) ([]pipeline.SectorInfo, error) {
 	var last []pipeline.SectorInfo
-	err := poll(ctx, fmt.Sprintf("%d sectors Proving", len(nums)), timeout, 250*time.Millisecond, func() (bool, error) {
+	err := procs.Poll(ctx, fmt.Sprintf("%d sectors Proving", len(nums)), timeout, 250*time.Millisecond, func() (bool, error) {
 		list, err := c.sectors.SectorsList(ctx)
 		if err != nil {
 			return false, err // the manager may be restarting
@@ -33,7 +34,7 @@ func (c *cluster) waitProving(ctx context.Context, nums []abi.SectorNumber, time
 		}
 		for _, s := range list {
 			if want[s.Number] && s.GaveUp { // no retry is coming: stop waiting
-				return false, fatalError{fmt.Sprintf("sector %d gave up in %s: %s", s.Number, s.State, strings.TrimSpace(s.LastError))}
+				return false, procs.Fatal{Msg: fmt.Sprintf("sector %d gave up in %s: %s", s.Number, s.State, strings.TrimSpace(s.LastError))}
 			}
 			if want[s.Number] && s.State == pipeline.Proving {
 				delete(want, s.Number)

@@ -1,9 +1,6 @@
 package chaos
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,40 +28,6 @@ func (p *proc) kill9() error {
 	_, err = f.WriteString("\n" + killMarker + " " + at.Format(time.RFC3339Nano) + "\n")
 	return err
 }
-
-// poll calls check every interval until it reports true, returning the last error when ctx ends or timeout
-// passes first, or at once when check returns a fatalError.
-func poll(ctx context.Context, what string, timeout, interval time.Duration, check func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var last error
-	for {
-		ok, err := check()
-		if ok {
-			return nil
-		}
-		var fatal fatalError
-		if errors.As(err, &fatal) {
-			return fmt.Errorf("waiting for %s: %w", what, err)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			if last == nil {
-				last = ctx.Err()
-			}
-			return fmt.Errorf("waiting for %s: %w", what, errors.Join(ctx.Err(), last))
-		case <-tick.C:
-		}
-	}
-}
-
-// fatalError ends a poll at once (a process exited).
-type fatalError struct{ msg string }
-
-func (e fatalError) Error() string { return e.msg }
 
 // logPath is where process name writes its output under dir.
 func logPath(dir, name string) string { return filepath.Join(dir, name+".log") }

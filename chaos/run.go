@@ -235,7 +235,7 @@ func startCluster(ctx context.Context, cfg Config) (*cluster, error) {
 			return c, err
 		}
 	}
-	return c, poll(ctx, fmt.Sprintf("%d workers connected", cfg.Workers), time.Minute, 100*time.Millisecond, func() (bool, error) {
+	return c, procs.Poll(ctx, fmt.Sprintf("%d workers connected", cfg.Workers), time.Minute, 100*time.Millisecond, func() (bool, error) {
 		stats, err := c.mgr.WorkerStats(ctx)
 		n := 0
 		for _, s := range stats {
@@ -250,10 +250,10 @@ func startCluster(ctx context.Context, cfg Config) (*cluster, error) {
 // dial waits for the manager to serve and connects the clients (plain HTTP: they survive manager restarts).
 func (c *cluster) dial(ctx context.Context) error {
 	m := c.procs["manager"]
-	return poll(ctx, "the manager serving", time.Minute, 100*time.Millisecond, func() (bool, error) {
+	return procs.Poll(ctx, "the manager serving", time.Minute, 100*time.Millisecond, func() (bool, error) {
 		select {
 		case <-m.Done():
-			return false, fatalError{"the manager exited: " + m.Tail(2000)}
+			return false, procs.Fatal{Msg: "the manager exited: " + m.Tail(2000)}
 		default:
 		}
 		info, err := api.ReadInfo(c.repo)

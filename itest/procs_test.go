@@ -89,25 +89,11 @@ func (p *proc) start(t *testing.T) {
 // kill9 kills the process at once, as a crash does, and waits for it to be gone.
 func (p *proc) kill9() { p.Kill9() }
 
-// eventually calls check every interval until it reports true, failing the test when timeout passes first or
-// check returns an error.
+// eventually calls check every interval until it reports true, failing the test when timeout passes first.
 func eventually(t *testing.T, what string, timeout, interval time.Duration, check func() (bool, error)) {
 	t.Helper()
-	deadline := time.After(timeout)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var last error
-	for {
-		ok, err := check()
-		if ok {
-			return
-		}
-		last = err
-		select {
-		case <-deadline:
-			t.Fatalf("%s: not done after %s (last error: %v)", what, timeout, last)
-		case <-tick.C:
-		}
+	if err := procs.Poll(context.Background(), what, timeout, interval, check); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -4,6 +4,8 @@
 package procs
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -95,3 +97,38 @@ func FreeAddr() (string, error) {
 	defer l.Close()
 	return l.Addr().String(), nil
 }
+
+// Poll calls check every interval until it reports true. It returns an error naming what it waited for, with
+// check's last error, when ctx ends or timeout passes first, and at once when check returns a Fatal error
+// (a process it depends on exited).
+func Poll(ctx context.Context, what string, timeout, interval time.Duration, check func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var last error
+	for {
+		ok, err := check()
+		if ok {
+			return nil
+		}
+		var fatal Fatal
+		if errors.As(err, &fatal) {
+			return fmt.Errorf("waiting for %s: %w", what, err)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			if last == nil {
+				last = ctx.Err()
+			}
+			return fmt.Errorf("waiting for %s: %w", what, errors.Join(ctx.Err(), last))
+		case <-tick.C:
+		}
+	}
+}
+
+// Fatal is an error from a Poll check that ends the wait at once.
+type Fatal struct{ Msg string }
+
+func (e Fatal) Error() string { return e.Msg }
