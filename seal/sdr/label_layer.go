@@ -61,7 +61,7 @@ func (m *kernelMeter) totals() (time.Duration, uint64) {
 }
 
 // labelLayer fills cur with the labels of layer (1-based); prev holds the previous layer (unused for layer 1).
-// How many nodes are labelled is published to out (nil: nobody listens) after every chunk, and the context is
+// How many nodes are labelled is published to out (nil: no layer file) after every chunk, and the context is
 // checked between chunks. scratch holds the gatherer's tables.
 //
 // The labels of a layer form one sequential chain (each node's base parents include its predecessor), so one
@@ -81,11 +81,15 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 	h[31] &= 0x3f
 	copy(cur[0:NodeSize], h[:])
 
-	var labelled atomic.Uint64
+	// One progress counter for both pollers: the gatherer, and the layer writer when there is one.
+	labelled := new(atomic.Uint64)
+	if out != nil {
+		labelled = &out.progress
+	}
 	labelled.Store(1)
 	var meter kernelMeter
 	defer func() { st.hasherCPU, st.preemptions = meter.totals() }()
-	g := startGatherer(pc, layer, cur, prev, scratch, &labelled)
+	g := startGatherer(pc, layer, cur, prev, scratch, labelled)
 	defer g.stop()
 	defer func() { st.selfFilled = g.selfFilled }()
 	job := labelJob{cur: unsafe.SliceData(cur), consts: labelTable, replicaID: replicaID, layer: uint32(layer),
@@ -101,10 +105,7 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 		meter.start()
 		labelRows(&job)
 		meter.stop(job.hi - job.lo)
-		labelled.Store(job.hi) // t may be refilled from now on
-		if out != nil {
-			out.progress.Store(job.hi)
-		}
+		labelled.Store(job.hi) // t may be refilled from now on, and the writer may write these nodes
 		if err = ctx.Err(); err != nil {
 			return st, err
 		}
