@@ -3,7 +3,6 @@ package sdr
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -149,36 +148,22 @@ func randomLayer(nodes, seed uint64) []byte {
 	return layer
 }
 
-// referenceLabels computes the labels of nodes [lo, hi) of layer into cur in order, each from the message
-// layout of NodeLabel over the labels in cur and prev at that moment.
+// referenceLabels computes the labels of nodes [lo, hi) of layer into cur in order, each with NodeLabel from
+// its parents' labels in cur and prev at that moment.
 func referenceLabels(pc *ParentsCache, rid [32]byte, layer int, cur, prev []byte, lo, hi uint64) {
+	parentLabels := make([][32]byte, layerDegree(layer))
 	for v := lo; v < hi; v++ {
-		msg := referenceMessage(pc, rid, layer, v, cur, prev)
-		if v == 0 {
-			msg = msg[:prefixLen]
+		parents := pc.Parents(v)
+		for s := range parentLabels {
+			src := cur
+			if s >= BaseDegree {
+				src = prev
+			}
+			parentLabels[s] = [32]byte(src[uint64(parents[s])*NodeSize:])
 		}
-		h := sha256.Sum256(msg)
-		h[31] &= 0x3f
-		copy(cur[v*NodeSize:], h[:])
+		label := NodeLabel(rid, layer, v, parentLabels)
+		copy(cur[v*NodeSize:], label[:])
 	}
-}
-
-// referenceMessage lays out node v's label message directly from the labels in cur and prev.
-func referenceMessage(pc *ParentsCache, rid [32]byte, layer int, v uint64, cur, prev []byte) []byte {
-	msg := make([]byte, msgLen)
-	writePrefix(msg[:prefixLen], &rid, layer, v)
-	parents := pc.Parents(v)
-	degree := layerDegree(layer)
-	for j := 0; j < labelRepeats; j++ {
-		slot := j % degree
-		src := cur
-		if slot >= BaseDegree {
-			src = prev
-		}
-		p := uint64(parents[slot]) * NodeSize
-		copy(msg[prefixLen+j*NodeSize:], src[p:p+NodeSize])
-	}
-	return msg
 }
 
 func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
