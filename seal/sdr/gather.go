@@ -138,7 +138,7 @@ type gatherer struct {
 func startGatherer(pc *ParentsCache, layer int, cur, prev []byte, scratch *labelScratch, labelled *atomic.Uint64) *gatherer {
 	g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: uint64(len(cur)) / NodeSize,
 		scratch: scratch, labelled: labelled, done: make(chan struct{})}
-	g.fill(&scratch.tables[0], g.bounds(0), labelled.Load())
+	g.fill(scratch.table(0), g.bounds(0), labelled.Load())
 	g.filled.Store(1)
 	g.claimed.Store(1)
 	go g.run()
@@ -223,9 +223,7 @@ func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 		if time.Since(start) >= g.scratch.selfFillAfter {
 			g.claimed.CompareAndSwap(c, c+1) // fails if the gatherer is on it: it will finish a table nobody reads
 			t := &g.scratch.spare
-			b := g.bounds(c)
-			t.lo, t.hi = b[0], b[1]
-			g.fillRows(t, b[0], 0, b[1]-b[0]+prefetchDistance, 0, false)
+			g.fillInPlace(t, g.bounds(c))
 			g.selfFilled++
 			return t
 		}
@@ -253,6 +251,13 @@ func (g *gatherer) fill(t *rowTable, b [2]uint64, frontier uint64) {
 		g.fillRows(t, lo, 0, hi-lo, frontier, true)
 	}
 	g.fillRows(t, lo, hi-lo, hi-lo+prefetchDistance, frontier, false)
+}
+
+// fillInPlace writes the rows of nodes [b[0], b[1]) and the prefetch rows after them into t with every label
+// addressed where it is (no copies).
+func (g *gatherer) fillInPlace(t *rowTable, b [2]uint64) {
+	t.lo, t.hi = b[0], b[1]
+	g.fillRows(t, b[0], 0, b[1]-b[0]+prefetchDistance, 0, false)
 }
 
 // fillRows writes rows [from, to) of t (row i is node lo+i, at most the last node), copying as fill says when
