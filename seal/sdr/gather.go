@@ -3,6 +3,7 @@ package sdr
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -27,11 +28,19 @@ const (
 
 // populateStep and populateLead: while all its tables are full, the gatherer faults in the current layer's
 // buffer (populate) 2 MiB (one huge page) at a time, up to populateLead bytes ahead of the labeler, so that the
-// labeler does not take those faults and the work is spread over the layer.
+// labeler does not take those faults and the work is spread over the layer. Past the end of the current
+// buffer it goes on into the head of the other one, where the next layer starts (in layer 1 that buffer is
+// still untouched; a 2 MiB fault took the labeler 6–12 ms at the start of layer 2 on the development VM).
 const (
 	populateStep = 2 << 20
 	populateLead = 64 << 20
 )
+
+// firstChunkNodes is the size of a layer's first chunk, whose table the labeler fills itself before it can
+// start (startGatherer); the chunks after it double in size up to the scratch's chunk, so that the gatherer,
+// started at the same moment, stays ahead of the labeler from the second chunk on. Filling a whole first
+// table of 8Ki nodes with the copies of layer 2's expander parents kept the labeler 2.5–3.5 ms per layer.
+const firstChunkNodes = 1 << 8
 
 // gatherPoll is how long the gatherer sleeps when all tables are full. It polls rather than being woken: a
 // wake-up sent from the labeling thread tends to run the woken thread on the labeler's own core.
@@ -61,6 +70,9 @@ type labelScratch struct {
 	selfFillAfter time.Duration
 	// stall, when set (tests only), holds the gatherer back while true, after it has claimed its first chunk.
 	stall *atomic.Bool
+	// gatherers counts the gatherers' goroutines still running: a stopped gatherer may still be faulting in
+	// pages of the layer buffers (gatherer.run).
+	gatherers sync.WaitGroup
 }
 
 // defaultSelfFillAfter: the gatherer normally works several chunks ahead, so a labeler that has waited this
@@ -100,8 +112,12 @@ func newLabelScratch(chunk, layerBytes uint64) (*labelScratch, error) {
 // table returns the table of chunk c.
 func (s *labelScratch) table(c uint64) *rowTable { return &s.tables[c%uint64(len(s.tables))] }
 
-// Close releases the tables' memory.
-func (s *labelScratch) Close() { s.free() }
+// Close waits for the gatherers' goroutines to end (each layer's gatherer must have been stopped) and
+// releases the tables' memory. The layer buffers must stay mapped until then.
+func (s *labelScratch) Close() {
+	s.gatherers.Wait()
+	s.free()
+}
 
 // gatherer fills the tables for the chunks of one layer on its own goroutine, ahead of the labeler, so that
 // the labeler's reads are mostly sequential. The labels of a layer are a strict chain, so one thread hashes;
@@ -125,39 +141,97 @@ type gatherer struct {
 	labelled  *atomic.Uint64 // published by the labeler: the labels of nodes [0, labelled) are final
 	filled    atomic.Uint64  // the tables of chunks [0, filled) are ready (or filled by the labeler)
 	claimed   atomic.Uint64  // chunks [0, claimed) are taken, by the gatherer or by the labeler itself
-	populated uint64         // cur[:populated] is faulted in (or populating is not supported)
+	ramp      chunkRamp
+	// populated: cur[:populated] is faulted in, and past len(cur) prev[:populated-len(cur)] (or populating
+	// is not supported).
+	populated uint64
+	started   atomic.Bool // the gatherer is running
 	quit      atomic.Bool
-	done      chan struct{}
+	done      chan struct{} // closed when the gatherer no longer touches the tables
 	// selfFilled counts the chunks the labeler filled itself (read by the labeler only).
 	selfFilled uint64
 }
 
 // startGatherer fills the table of the first chunk of a layer whose node 0 is already labelled on the calling
 // goroutine — the labeler has nothing to do until it is ready, and at the start of a layer the other core is
-// busy completing the previous layer's file — and starts the gathering goroutine for the others.
+// busy completing the previous layer's file; the chunk is small (firstChunkNodes) — and starts the gathering
+// goroutine for the others.
 func startGatherer(pc *ParentsCache, layer int, cur, prev []byte, scratch *labelScratch, labelled *atomic.Uint64) *gatherer {
 	g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: uint64(len(cur)) / NodeSize,
-		scratch: scratch, labelled: labelled, done: make(chan struct{})}
+		scratch: scratch, labelled: labelled, done: make(chan struct{}),
+		ramp: newChunkRamp(firstChunkNodes, scratch.chunk)}
 	g.fill(scratch.table(0), g.bounds(0), labelled.Load())
 	g.filled.Store(1)
 	g.claimed.Store(1)
+	scratch.gatherers.Add(1)
 	go g.run()
 	return g
 }
 
 // chunks is the number of chunks in the layer.
-func (g *gatherer) chunks() uint64 { return (g.nodes + g.scratch.chunk - 1) / g.scratch.chunk }
+func (g *gatherer) chunks() uint64 { return g.ramp.chunks(g.nodes) }
 
 // bounds returns the nodes of chunk c (node 0, labelled apart, is in no chunk).
 func (g *gatherer) bounds(c uint64) [2]uint64 {
-	return [2]uint64{max(c*g.scratch.chunk, 1), min((c+1)*g.scratch.chunk, g.nodes)}
+	return [2]uint64{max(g.ramp.start(c), 1), min(g.ramp.start(c+1), g.nodes)}
+}
+
+// chunkRamp places the chunks of a layer: from first nodes, each chunk doubles in size until it reaches full,
+// and all later chunks have full nodes (first = full: all chunks alike).
+type chunkRamp struct {
+	first, full uint64
+	// steps is the number of chunks smaller than full, and end where they end.
+	steps, end uint64
+}
+
+// newChunkRamp returns the ramp for chunks of at most full nodes, starting at min(first, full).
+func newChunkRamp(first, full uint64) chunkRamp {
+	r := chunkRamp{first: min(first, full), full: full}
+	for size := r.first; size < full; size *= 2 {
+		r.steps++
+		r.end += size
+	}
+	return r
+}
+
+// start returns the first node of chunk c.
+func (r chunkRamp) start(c uint64) uint64 {
+	if c < r.steps {
+		return r.first * (1<<c - 1)
+	}
+	return r.end + (c-r.steps)*r.full
+}
+
+// chunks returns how many chunks cover nodes nodes.
+func (r chunkRamp) chunks(nodes uint64) uint64 {
+	if nodes <= r.end {
+		c := uint64(0)
+		for r.start(c) < nodes {
+			c++
+		}
+		return c
+	}
+	return r.steps + (nodes-r.end+r.full-1)/r.full
 }
 
 // run fills the table of each chunk c ≥ 1 once the labeler has finished chunk c-n (n tables), whose table it
 // reuses, copying the base parents labelled by then — unless the labeler, tired of waiting, took chunk c.
+//
+// Once it is done with the tables it goes on faulting in pages ahead of the labeler (populateAhead: by then
+// the rest of cur and the head of prev) until there are none left or the layer's gatherer is stopped; that
+// touches no table and changes no label, so stop does not wait for it (labelScratch.Close does).
 func (g *gatherer) run() {
 	backgroundThread(true)
-	defer close(g.done)
+	defer g.scratch.gatherers.Done()
+	g.started.Store(true)
+	g.fillTables()
+	close(g.done)
+	for !g.quit.Load() && g.populateAhead() {
+	}
+}
+
+// fillTables is run's table loop; it returns when all chunks are taken or the gatherer is stopped.
+func (g *gatherer) fillTables() {
 	for c := uint64(1); c < g.chunks(); c++ {
 		if n := uint64(len(g.scratch.tables)); c >= n {
 			for g.labelled.Load() < g.bounds(c - n)[1] {
@@ -186,41 +260,50 @@ func (g *gatherer) run() {
 	}
 }
 
-// populateAhead faults in the next populateStep bytes of cur if they are within populateLead of the labeler,
-// and reports whether it did.
+// populateAhead faults in the next populateStep bytes of cur, then of the head of prev (the next layer's
+// first bytes, see populateLead), if they are within populateLead of the labeler, and reports whether it did.
 func (g *gatherer) populateAhead() bool {
-	end := uint64(len(g.cur))
+	size, end := uint64(len(g.cur)), g.populateEnd()
 	if g.populated >= end || g.populated > g.labelled.Load()*NodeSize+populateLead {
 		return false
 	}
-	next := min(g.populated+populateStep, end)
-	if !populate(g.cur[g.populated:next]) {
+	buf, off := g.cur, g.populated
+	if off >= size {
+		buf, off = g.prev, off-size
+	}
+	step := min(populateStep, uint64(len(buf))-off)
+	if !populate(buf[off : off+step]) {
 		g.populated = end // not supported: the labeler takes the faults
 		return false
 	}
-	g.populated = next
+	g.populated += step
 	return true
 }
 
 // table returns the table of chunk c, spinning until it is ready (a sleep would last at least a scheduler tick),
-// or nil once ctx is done. If it is not ready after selfFillAfter — the gatherer's thread has the lowest
-// priority and a busy machine may starve it, even halfway through a table — the labeler fills its spare table
-// for the chunk itself, with the labels addressed where they are (no copies: slower to hash, much faster to
-// fill), and claims the chunk so that the gatherer skips it if it has not started it. Labeling then degrades
-// to reading parents in place instead of waiting for a starved thread.
+// or nil once ctx is done. If the gatherer has not started on the layer yet, or the table is not ready after
+// selfFillAfter — the gatherer's thread has the lowest priority and a busy machine may starve it, even halfway
+// through a table — the labeler fills its spare table for the chunk itself, with the labels addressed where
+// they are (no copies: slower to hash, much faster to fill), and claims the chunk so that the gatherer skips it
+// if it has not started it. Labeling then degrades to reading parents in place instead of waiting for a
+// starved thread.
+//
+// The first case is the start of a layer: the gathering thread, woken when the layer is handed over, is
+// sometimes queued on the labeler's own CPU (when the other one is busy completing the previous layer's file)
+// until the kernel moves it, 1–3 ms later on the development VM.
 func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 	if g.filled.Load() > c {
 		return g.scratch.table(c)
 	}
 	start := time.Now()
-	for spins := 1; g.filled.Load() <= c; spins++ {
+	for spins := 0; g.filled.Load() <= c; spins++ {
 		if spins%4096 != 0 {
 			continue
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if time.Since(start) >= g.scratch.selfFillAfter {
+		if !g.started.Load() || time.Since(start) >= g.scratch.selfFillAfter {
 			g.claimed.CompareAndSwap(c, c+1) // fails if the gatherer is on it: it will finish a table nobody reads
 			t := &g.scratch.spare
 			g.fillInPlace(t, g.bounds(c))
@@ -231,7 +314,13 @@ func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 	return g.scratch.table(c)
 }
 
-// stop ends the gatherer and waits for it.
+// populateEnd is where populating ends: the end of cur plus the head of prev, as one offset (populated).
+func (g *gatherer) populateEnd() uint64 {
+	return uint64(len(g.cur)) + min(uint64(len(g.prev)), populateLead)
+}
+
+// stop ends the gatherer and waits until it no longer touches the tables (it may still finish faulting in a
+// step of pages, see run).
 func (g *gatherer) stop() {
 	g.quit.Store(true)
 	<-g.done

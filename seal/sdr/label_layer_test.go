@@ -200,3 +200,32 @@ func testScratch(tb testing.TB, chunk, layerBytes uint64) *labelScratch {
 	tb.Cleanup(s.Close)
 	return s
 }
+
+func TestChunkRamp(t *testing.T) {
+	// Chunks start at first nodes and double up to full; they are contiguous from node 0, and chunks(n) is the
+	// number of chunks whose start is below n.
+	for _, tc := range []struct {
+		first, full uint64
+		starts      []uint64 // of the first chunks
+	}{
+		{256, 8192, []uint64{0, 256, 768, 1792, 3840, 7936, 16128, 24320, 32512}},
+		{256, 1000, []uint64{0, 256, 768, 1768, 2768}},
+		{256, 256, []uint64{0, 256, 512, 768}},
+		{256, 64, []uint64{0, 64, 128, 192}},
+		{256, 1, []uint64{0, 1, 2, 3}},
+	} {
+		r := newChunkRamp(tc.first, tc.full)
+		for c, want := range tc.starts {
+			if got := r.start(uint64(c)); got != want {
+				t.Errorf("ramp(%d, %d): chunk %d starts at %d, want %d", tc.first, tc.full, c, got, want)
+			}
+		}
+		for _, nodes := range []uint64{1, 2, 255, 256, 257, 1 << 10, 1 << 14, 1<<14 + 1, 1 << 20} {
+			n := r.chunks(nodes)
+			if r.start(n-1) >= nodes || r.start(n) < nodes {
+				t.Errorf("ramp(%d, %d): %d chunks for %d nodes: chunk %d starts at %d, chunk %d at %d",
+					tc.first, tc.full, n, nodes, n-1, r.start(n-1), n, r.start(n))
+			}
+		}
+	}
+}
