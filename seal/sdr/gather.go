@@ -3,6 +3,7 @@ package sdr
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,9 @@ const (
 	populateStep = 2 << 20
 	populateLead = 64 << 20
 )
+
+// pageSize is the size of the small pages that populateAhead aligns to.
+var pageSize = os.Getpagesize()
 
 // firstChunkNodes is the size of a layer's first chunk, whose table the labeler fills itself before it can
 // start (startGatherer); the chunks after it double in size up to the scratch's chunk, so that the gatherer,
@@ -260,12 +264,16 @@ func (g *gatherer) fillTables() {
 	}
 }
 
-// populateAhead faults in the next populateStep bytes of cur, then of the head of prev (the next layer's
-// first bytes, see populateLead), if they are within populateLead of the labeler, and reports whether it did.
+// populateAhead faults in the next populateStep bytes of cur, from where the labeler is if it is further, then
+// of the head of prev (the next layer's first bytes, see populateLead), if they are within populateLead of the
+// labeler, and reports whether it did.
 func (g *gatherer) populateAhead() bool {
-	size, end := uint64(len(g.cur)), g.populateEnd()
-	if g.populated >= end || g.populated > g.labelled.Load()*NodeSize+populateLead {
+	size, end, labelled := uint64(len(g.cur)), g.populateEnd(), g.labelled.Load()*NodeSize
+	if g.populated >= end || g.populated > labelled+populateLead {
 		return false
+	}
+	if g.populated < labelled { // the labeler got here first: its pages are in
+		g.populated = labelled &^ uint64(pageSize-1)
 	}
 	buf, off := g.cur, g.populated
 	if off >= size {
