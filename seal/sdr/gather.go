@@ -72,8 +72,9 @@ type labelScratch struct {
 	// selfFillAfter is how long the labeler waits for a table the gatherer has not started before filling it
 	// itself (gatherer.table).
 	selfFillAfter time.Duration
-	// stall, when set (tests only), holds the gatherer back while true, after it has claimed its first chunk.
-	stall *atomic.Bool
+	// stall, when set (tests only), holds the gatherer back while true, after it has claimed its first chunk;
+	// holdStart holds it back before it starts.
+	stall, holdStart *atomic.Bool
 	// gatherers counts the gatherers' goroutines still running: a stopped gatherer may still be faulting in
 	// pages of the layer buffers (gatherer.run).
 	gatherers sync.WaitGroup
@@ -227,10 +228,13 @@ func (r chunkRamp) chunks(nodes uint64) uint64 {
 func (g *gatherer) run() {
 	backgroundThread(true)
 	defer g.scratch.gatherers.Done()
+	for g.scratch.holdStart != nil && g.scratch.holdStart.Load() && !g.quit.Load() {
+		time.Sleep(gatherPoll)
+	}
 	g.started.Store(true)
 	g.fillTables()
 	close(g.done)
-	for !g.quit.Load() && g.populateAhead() {
+	for !g.quit.Load() && g.populateAhead() { // a step of pages per call
 	}
 }
 
@@ -296,9 +300,9 @@ func (g *gatherer) populateAhead() bool {
 // if it has not started it. Labeling then degrades to reading parents in place instead of waiting for a
 // starved thread.
 //
-// The first case is the start of a layer: the gathering thread, woken when the layer is handed over, is
-// sometimes queued on the labeler's own CPU (when the other one is busy completing the previous layer's file)
-// until the kernel moves it, 1–3 ms later on the development VM.
+// The first case is the start of a layer: the gathering goroutine, started with the layer, took 0.2–2 ms to
+// run on the development VM (a new thread of the lowest priority, sometimes queued on the labeler's busy CPU
+// until the kernel moved it), and the first chunks are small.
 func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 	if g.filled.Load() > c {
 		return g.scratch.table(c)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // labelPaths are the two ways labelRows hashes: the SHA-NI kernels where the CPU has them, and the portable one.
@@ -119,6 +120,36 @@ func TestLabelLayerStarvedGatherer(t *testing.T) {
 				t.Fatal("layer differs from the reference labels")
 			}
 			if chunks := cfg.Nodes / 64; st.selfFilled != chunks-1 {
+				t.Fatalf("labeler filled %d tables itself, want all %d after the first", st.selfFilled, chunks-1)
+			}
+		})
+	}
+}
+
+func TestLabelLayerGathererNotStarted(t *testing.T) {
+	// Until the gatherer's goroutine has started on a layer, the labeler does not wait for it (selfFillAfter is
+	// an hour here): it fills its spare table in place for every chunk, and the layer is right.
+	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{15}, Version: V1_1}
+	pc := openTestCache(t, cfg)
+	prev := randomLayer(cfg.Nodes, 6)
+	rid := [32]byte{4}
+	for _, layer := range []int{1, 2} {
+		t.Run(fmt.Sprint("layer ", layer), func(t *testing.T) {
+			want := make([]byte, cfg.Nodes*NodeSize)
+			referenceLabels(pc, rid, layer, want, prev, 0, cfg.Nodes)
+			scratch := testScratch(t, 64, cfg.Nodes*NodeSize)
+			scratch.selfFillAfter = time.Hour
+			scratch.holdStart = new(atomic.Bool)
+			scratch.holdStart.Store(true)
+			cur := make([]byte, cfg.Nodes*NodeSize)
+			st, err := labelLayer(t.Context(), pc, rid, layer, cur, prev, nil, scratch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(cur, want) {
+				t.Fatal("layer differs from the reference labels")
+			}
+			if chunks := newChunkRamp(firstChunkNodes, 64).chunks(cfg.Nodes); st.selfFilled != chunks-1 {
 				t.Fatalf("labeler filled %d tables itself, want all %d after the first", st.selfFilled, chunks-1)
 			}
 		})
