@@ -52,6 +52,10 @@ var benchPC1Cmd = &cli.Command{
 			res.HasherCPUNsPerNode, res.ShaCPUNsPerNode, res.CPURatio)
 		fmt.Fprintf(w, "hasher waited for the gatherer %.1f ns/node, lost its CPU %d times\n",
 			res.HasherWaitNsPerNode, res.HasherPreemptions)
+		if res.HostStealPercent >= 0 {
+			fmt.Fprintf(w, "hypervisor steal %.1f %% of CPU time while labeling, %.1f %% during the floor\n",
+				res.HostStealPercent, res.FloorHostStealPercent)
+		}
 		fmt.Fprintf(w, "peakRSSBytes %d (%.1f MiB; parents cache %.1f MiB)\n",
 			res.PeakRSSBytes, float64(res.PeakRSSBytes)/(1<<20), float64(res.ParentsCacheBytes)/(1<<20))
 		what := "verified"

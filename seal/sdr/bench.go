@@ -51,7 +51,13 @@ type PC1BenchResult struct {
 	// HasherPreemptions is how often the hashing thread lost its CPU to another thread during the kernel
 	// calls (Linux).
 	HasherPreemptions uint64 `json:"hasherPreemptions"`
-	Cores             int    `json:"cores"`
+	// HostStealPercent is the share of the time this machine's CPUs had work that the hypervisor gave to other
+	// guests while labeling (Linux /proc/stat: steal / (steal + busy), all CPUs; -1 where not measured), and
+	// FloorHostStealPercent the same during the floor's two measurements. On a virtual machine it shows how
+	// much of Ratio's spread is the host's.
+	HostStealPercent      float64 `json:"hostStealPercent"`
+	FloorHostStealPercent float64 `json:"floorHostStealPercent"`
+	Cores                 int     `json:"cores"`
 }
 
 // ShaNsPerNode measures the bare SHA-256 work of one label, the sequential floor of labeling, over iters
@@ -138,14 +144,22 @@ func BenchPC1(ctx context.Context, cfg Config, parentsDir, workDir string) (PC1B
 	// swing with it.
 	const shaIters = 1 << 20
 	var cpuBefore, cpuAfter float64
+	var floorSteal, labelSteal stealMeter
+	floorSteal.start()
 	res.ShaNsPerNodeBefore, cpuBefore = ShaNsPerNode(shaIters)
+	floorSteal.stop()
+	labelSteal.start()
 	start = time.Now()
 	stats, err := LabelWithStats(ctx, cfg, pc, replicaID, dir)
 	if err != nil {
 		return res, err
 	}
 	res.Seconds = time.Since(start).Seconds()
+	labelSteal.stop()
+	floorSteal.start()
 	res.ShaNsPerNodeAfter, cpuAfter = ShaNsPerNode(shaIters)
+	floorSteal.stop()
+	res.HostStealPercent, res.FloorHostStealPercent = labelSteal.percent(), floorSteal.percent()
 	res.NsPerNode = res.Seconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
 	res.ShaNsPerNode = (res.ShaNsPerNodeBefore + res.ShaNsPerNodeAfter) / 2
 	res.ShaStdlibNsPerNode, _ = ShaStdlibNsPerNode(shaIters)

@@ -1,6 +1,7 @@
 package sdr
 
 import (
+	"os"
 	"syscall"
 	"time"
 )
@@ -20,4 +21,14 @@ func threadUsage() (cpu time.Duration, preemptions uint64, tid int) {
 		return 0, 0, 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), uint64(ru.Nivcsw), syscall.Gettid()
+}
+
+// hostCPUTimes returns the machine's time stolen by the hypervisor (the steal column of /proc/stat, all CPUs)
+// and its busy time (parseProcStat), or ok false if /proc/stat cannot be read.
+func hostCPUTimes() (steal, busy time.Duration, ok bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	return parseProcStat(data)
 }
