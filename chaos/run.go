@@ -101,7 +101,7 @@ func (c *Config) validate() error {
 	case c.Kills < 0:
 		return fmt.Errorf("chaos: kills %d: want 0 or more", c.Kills)
 	case c.Workers < 0:
-		return fmt.Errorf("chaos: workers %d: want 1 or more", c.Workers)
+		return fmt.Errorf("chaos: workers %d: want 0 (the default, 3) or more", c.Workers)
 	}
 	if c.Workers == 0 {
 		c.Workers = 3
