@@ -95,64 +95,51 @@ func TestLabelLayerChunking(t *testing.T) {
 	}
 }
 
-func TestLabelLayerStarvedGatherer(t *testing.T) {
-	// A gatherer that stops for good right after claiming its first chunk (as a starved thread would, in the
-	// middle of a table) must not stall labeling: the labeler fills its spare table for every chunk itself,
-	// with the labels addressed in place, and the layer is still right.
+func TestLabelLayerWithoutGatherer(t *testing.T) {
+	// The labeler must not wait for a gatherer that does not fill its tables: it fills its spare table for every
+	// chunk after the first itself, with the labels addressed in place, and the layer is still right. Two ways a
+	// gatherer fails it: stopping for good right after claiming its first chunk (as a starved thread would, in
+	// the middle of a table; the labeler gives up waiting at once here), and not having started on the layer
+	// (the labeler must not wait at all: it would wait an hour here).
 	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{15}, Version: V1_1}
 	pc := openTestCache(t, cfg)
 	prev := randomLayer(cfg.Nodes, 5)
 	rid := [32]byte{3}
-	for _, layer := range []int{1, 2} {
-		t.Run(fmt.Sprint("layer ", layer), func(t *testing.T) {
-			want := make([]byte, cfg.Nodes*NodeSize)
-			referenceLabels(pc, rid, layer, want, prev, 0, cfg.Nodes)
-			scratch := testScratch(t, 64, cfg.Nodes*NodeSize)
-			scratch.selfFillAfter = 0
-			scratch.stall = new(atomic.Bool)
-			scratch.stall.Store(true)
-			cur := make([]byte, cfg.Nodes*NodeSize)
-			st, err := labelLayer(t.Context(), pc, rid, layer, cur, prev, nil, scratch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(cur, want) {
-				t.Fatal("layer differs from the reference labels")
-			}
-			if chunks := cfg.Nodes / 64; st.selfFilled != chunks-1 {
-				t.Fatalf("labeler filled %d tables itself, want all %d after the first", st.selfFilled, chunks-1)
-			}
-		})
-	}
-}
-
-func TestLabelLayerGathererNotStarted(t *testing.T) {
-	// Until the gatherer's goroutine has started on a layer, the labeler does not wait for it (selfFillAfter is
-	// an hour here): it fills its spare table in place for every chunk, and the layer is right.
-	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{15}, Version: V1_1}
-	pc := openTestCache(t, cfg)
-	prev := randomLayer(cfg.Nodes, 6)
-	rid := [32]byte{4}
-	for _, layer := range []int{1, 2} {
-		t.Run(fmt.Sprint("layer ", layer), func(t *testing.T) {
-			want := make([]byte, cfg.Nodes*NodeSize)
-			referenceLabels(pc, rid, layer, want, prev, 0, cfg.Nodes)
-			scratch := testScratch(t, 64, cfg.Nodes*NodeSize)
-			scratch.selfFillAfter = time.Hour
-			scratch.holdStart = new(atomic.Bool)
-			scratch.holdStart.Store(true)
-			cur := make([]byte, cfg.Nodes*NodeSize)
-			st, err := labelLayer(t.Context(), pc, rid, layer, cur, prev, nil, scratch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(cur, want) {
-				t.Fatal("layer differs from the reference labels")
-			}
-			if chunks := newChunkRamp(firstChunkNodes, 64).chunks(cfg.Nodes); st.selfFilled != chunks-1 {
-				t.Fatalf("labeler filled %d tables itself, want all %d after the first", st.selfFilled, chunks-1)
-			}
-		})
+	const chunk = 64
+	for _, tc := range []struct {
+		name  string
+		setup func(s *labelScratch)
+	}{
+		{"stalled after its first claim", func(s *labelScratch) {
+			s.selfFillAfter = 0
+			s.stall = new(atomic.Bool)
+			s.stall.Store(true)
+		}},
+		{"not started", func(s *labelScratch) {
+			s.selfFillAfter = time.Hour
+			s.holdStart = new(atomic.Bool)
+			s.holdStart.Store(true)
+		}},
+	} {
+		for _, layer := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/layer %d", tc.name, layer), func(t *testing.T) {
+				want := make([]byte, cfg.Nodes*NodeSize)
+				referenceLabels(pc, rid, layer, want, prev, 0, cfg.Nodes)
+				scratch := testScratch(t, chunk, cfg.Nodes*NodeSize)
+				tc.setup(scratch)
+				cur := make([]byte, cfg.Nodes*NodeSize)
+				st, err := labelLayer(t.Context(), pc, rid, layer, cur, prev, nil, scratch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(cur, want) {
+					t.Fatal("layer differs from the reference labels")
+				}
+				if chunks := cfg.Nodes / chunk; st.selfFilled != chunks-1 {
+					t.Fatalf("labeler filled %d tables itself, want all %d after the first", st.selfFilled, chunks-1)
+				}
+			})
+		}
 	}
 }
 
