@@ -153,8 +153,10 @@ type gatherer struct {
 	started   atomic.Bool // the gatherer is running
 	quit      atomic.Bool
 	done      chan struct{} // closed when the gatherer no longer touches the tables
-	// selfFilled counts the chunks the labeler filled itself (read by the labeler only).
+	// selfFilled counts the chunks the labeler filled itself, and patience is how long it waits for the next
+	// late table before it does (both used by the labeler only; see table).
 	selfFilled uint64
+	patience   time.Duration
 }
 
 // startGatherer fills the table of the first chunk of a layer whose node 0 is already labelled on the calling
@@ -164,7 +166,7 @@ type gatherer struct {
 func startGatherer(pc *ParentsCache, layer int, cur, prev []byte, scratch *labelScratch, labelled *atomic.Uint64) *gatherer {
 	g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: uint64(len(cur)) / NodeSize,
 		scratch: scratch, labelled: labelled, done: make(chan struct{}),
-		ramp: newChunkRamp(firstChunkNodes, scratch.chunk)}
+		ramp: newChunkRamp(firstChunkNodes, scratch.chunk), patience: scratch.selfFillAfter}
 	g.fill(scratch.table(0), g.bounds(0), labelled.Load())
 	g.filled.Store(1)
 	g.claimed.Store(1)
@@ -300,11 +302,12 @@ func (g *gatherer) populateAhead() bool {
 // if it has not started it. Labeling then degrades to reading parents in place instead of waiting for a
 // starved thread.
 //
-// The first case is the start of a layer: the gathering goroutine, started with the layer, took 0.2–2 ms to
+// How long the labeler waits adapts (minPatienceDivisor). The first case is the start of a layer: the gathering goroutine, started with the layer, took 0.2–2 ms to
 // run on the development VM (a new thread of the lowest priority, sometimes queued on the labeler's busy CPU
 // until the kernel moved it), and the first chunks are small.
 func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 	if g.filled.Load() > c {
+		g.patience = g.scratch.selfFillAfter
 		return g.scratch.table(c)
 	}
 	start := time.Now()
@@ -315,7 +318,11 @@ func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !g.started.Load() || time.Since(start) >= g.scratch.selfFillAfter {
+		started := g.started.Load()
+		if !started || time.Since(start) >= g.patience {
+			if started {
+				g.patience = max(g.patience/2, g.scratch.selfFillAfter/minPatienceDivisor)
+			}
 			g.claimed.CompareAndSwap(c, c+1) // fails if the gatherer is on it: it will finish a table nobody reads
 			t := &g.scratch.spare
 			g.fillInPlace(t, g.bounds(c))
@@ -323,8 +330,16 @@ func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 			return t
 		}
 	}
+	g.patience = g.scratch.selfFillAfter
 	return g.scratch.table(c)
 }
+
+// minPatienceDivisor: after each table it had to fill itself the labeler waits half as long for the next late
+// one, down to selfFillAfter/minPatienceDivisor, and a table that arrives in time restores selfFillAfter. On a
+// machine saturated by other work the gatherer gets almost no CPU, and waiting the full selfFillAfter for every
+// chunk cost the labeler 0.2 s per 8MiB PC1 beside two CPU hogs; a gatherer late once, as happens a few times
+// a layer on an idle machine, still gets the full wait next time.
+const minPatienceDivisor = 16
 
 // populateEnd is where populating ends: the end of cur plus the head of prev, as one offset (populated).
 func (g *gatherer) populateEnd() uint64 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -245,5 +246,39 @@ func TestChunkRamp(t *testing.T) {
 					tc.first, tc.full, n, nodes, n-1, r.start(n-1), n, r.start(n))
 			}
 		}
+	}
+}
+
+func TestGathererPatience(t *testing.T) {
+	// Each table the labeler has to fill itself halves how long it waits for the next late one, down to a
+	// sixteenth; a table that is ready restores the full wait.
+	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{15}, Version: V1_1}
+	pc := openTestCache(t, cfg)
+	scratch := testScratch(t, 64, cfg.Nodes*NodeSize)
+	const full = 4 * time.Millisecond
+	scratch.selfFillAfter = full
+	scratch.stall = new(atomic.Bool)
+	scratch.stall.Store(true) // the gatherer claims chunk 1 and never fills anything
+	cur, prev := make([]byte, cfg.Nodes*NodeSize), randomLayer(cfg.Nodes, 7)
+	labelled := new(atomic.Uint64)
+	labelled.Store(1)
+	g := startGatherer(pc, 2, cur, prev, scratch, labelled)
+	defer g.stop()
+	for g.claimed.Load() < 2 { // the gatherer has started and claimed chunk 1
+		runtime.Gosched()
+	}
+	want := full
+	for c := uint64(1); c <= 6; c++ {
+		if tab := g.table(t.Context(), c); tab != &scratch.spare {
+			t.Fatalf("chunk %d: got a gatherer's table, want the labeler's spare", c)
+		}
+		want = max(want/2, full/minPatienceDivisor)
+		if g.patience != want {
+			t.Fatalf("after self-filling chunk %d: patience %v, want %v", c, g.patience, want)
+		}
+	}
+	g.filled.Store(8) // pretend chunk 7 arrived in time
+	if tab := g.table(t.Context(), 7); tab != scratch.table(7) || g.patience != full {
+		t.Fatalf("a table in time: got table %p (want %p), patience %v (want %v)", tab, scratch.table(7), g.patience, full)
 	}
 }
