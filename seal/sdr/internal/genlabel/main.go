@@ -59,20 +59,13 @@ func (g *gen) tail() {
 	g.compress()
 }
 
-// replicaWords loads the replica id's words (the first half of block 0) into two schedule registers.
-func (g *gen) replicaWords(lo, hi string) {
-	g.P("\tMOVOU %d(R13), %s", jobReplica, lo)
-	g.P("\tPSHUFB X9, %s", lo)
-	g.P("\tMOVOU %d(R13), %s", jobReplica+16, hi)
-	g.P("\tPSHUFB X9, %s", hi)
-}
-
 // startLabel sets the state to the IV and runs block 0: the replica id (X12, X13, already big-endian words),
 // then the layer (SI), the node index (R10) and zeros.
 func (g *gen) startLabel() {
 	g.P("\tMOVOU %d(R8), X1", offIV)
 	g.P("\tMOVOU %d(R8), X2", offIV+16)
-	g.replicaWords(st.W[0], st.W[1])
+	g.P("\tMOVO X12, X3")
+	g.P("\tMOVO X13, X4")
 	g.P("\tMOVQ R10, DX")
 	g.P("\tSHRQ $32, DX")
 	g.P("\tSHLQ $32, DX")
@@ -84,11 +77,16 @@ func (g *gen) startLabel() {
 	g.compress()
 }
 
-// prologue loads the job's fields every kernel uses: constants (R8), layer (SI) and the byte-swap mask (X9).
+// prologue loads the job's fields every kernel uses: constants (R8), layer (SI), the byte-swap mask (X9) and
+// the replica id's words (X12, X13).
 func (g *gen) prologue() {
 	g.P("\tMOVQ %d(R13), R8", jobConsts)
 	g.P("\tMOVL %d(R13), SI", jobLayer)
 	g.P("\tMOVOU %d(R8), X9", offFlip)
+	g.P("\tMOVOU %d(R13), X12", jobReplica)
+	g.P("\tPSHUFB X9, X12")
+	g.P("\tMOVOU %d(R13), X13", jobReplica+16)
+	g.P("\tPSHUFB X9, X13")
 }
 
 // storeLabel writes the digest to cur[node] (node in R10).
@@ -101,34 +99,21 @@ func (g *gen) storeLabel() {
 
 // loadLabel loads parent slot i's label, whose address is entry i of the node's pointer row (R12), into two
 // schedule registers as big-endian words.
-func (g *gen) loadLabel(slot int, lo, hi string) { g.loadLabelRow(0, slot, lo, hi) }
-
-// loadLabelRow is loadLabel for the node row rows after the current one (degree is the row length).
-func (g *gen) loadLabelRow(rowOff, slot int, lo, hi string) {
-	g.P("\tMOVQ %d(R12), DX", rowOff+8*slot)
+func (g *gen) loadLabel(slot int, lo, hi string) {
+	g.P("\tMOVQ %d(R12), DX", 8*slot)
 	g.P("\tMOVOU (DX), %s", lo)
 	g.P("\tPSHUFB X9, %s", lo)
 	g.P("\tMOVOU 16(DX), %s", hi)
 	g.P("\tPSHUFB X9, %s", hi)
 }
 
-// stNext is the second message of the pipelined transition (loopKernel): the next node's first two blocks.
-var stNext = shaniasm.State{S1: "X8", S2: "X10", W: [4]string{"X11", "X12", "X13", "X14"}}
-
 // loopKernel emits the kernel labelling nodes [lo, hi) of a layer whose nodes hash degree distinct parents, from
 // the job's table of parents' label addresses: degree addresses per node, the row of node lo first, and
 // prefetchDistance more rows past hi whose labels are only prefetched.
-//
-// Each label is a chain of 20 compressions, and the next label's chain starts where it reads this one: the
-// predecessor is a node's last base parent, so its first blocks usually do not depend on it. When the next
-// node's first two parents are not the current node, the kernel runs the current node's last two blocks
-// interleaved with the next node's first two (two independent SHA256RNDS2 chains, whose latencies overlap) and
-// continues the next node at its block 2; otherwise it finishes the node alone and starts the next at block 0.
 func (g *gen) loopKernel(name string, degree int) {
-	row := 8 * degree
 	g.P("")
 	g.P("// func %s(job *labelJob)", name)
-	g.P("TEXT ·%s(SB), NOSPLIT, $64-8", name)
+	g.P("TEXT ·%s(SB), NOSPLIT, $0-8", name)
 	g.P("\tMOVQ job+0(FP), R13")
 	g.P("\tMOVQ %d(R13), BX", jobCur)
 	g.P("\tMOVQ %d(R13), R12", jobTable)
@@ -139,116 +124,31 @@ func (g *gen) loopKernel(name string, degree int) {
 	g.P("node%d:", degree)
 	g.P("\tCMPQ R10, R11")
 	g.P("\tJAE done%d", degree)
-	g.startLabel()
-	g.P("\t// Block 1: parents 0 and 1.")
-	g.loadLabel(0, st.W[0], st.W[1])
-	g.loadLabel(1%degree, st.W[2], st.W[3])
-	g.compress()
-	g.P("")
-	g.P("// Blocks 0 and 1 of node R10 are done.")
-	g.P("mid%d:", degree)
 	g.P("\t// R12: this node's row of label addresses; prefetch the labels of the row %d ahead.", prefetchDistance)
 	for i := 0; i < degree; i++ {
 		g.P("\tMOVQ %d(R12), DX", 8*(prefetchDistance*degree+i))
 		g.P("\tPREFETCHT0 (DX)")
 	}
-	// Blocks 2..17: message positions 2b-2 and 2b-1 hold parent slots (2b-2) mod degree and (2b-1) mod degree.
-	for b := 2; b < labelRepeats/2; b++ {
+	g.startLabel()
+	// Blocks 1..18: message positions 2b-2 and 2b-1 hold parent slots (2b-2) mod degree and (2b-1) mod degree.
+	for b := 1; b <= labelRepeats/2; b++ {
 		j := 2 * (b - 1)
 		g.P("\t// Block %d: parents %d and %d.", b, j%degree, (j+1)%degree)
 		g.loadLabel(j%degree, st.W[0], st.W[1])
 		g.loadLabel((j+1)%degree, st.W[2], st.W[3])
 		g.compress()
 	}
-	j18 := 2 * (labelRepeats/2 - 1)
 	last := (labelRepeats - 1) % degree
-	g.P("\t// The next node's blocks 0 and 1 can run beside this node's last two if it is in the range and its")
-	g.P("\t// parents 0 and 1 are not this node.")
-	g.P("\tLEAQ 1(R10), DX")
-	g.P("\tCMPQ DX, R11")
-	g.P("\tJAE alone%d", degree)
-	g.P("\tMOVQ R10, DI")
-	g.P("\tSHLQ $5, DI")
-	g.P("\tADDQ BX, DI")
-	g.P("\tCMPQ %d(R12), DI", row)
-	g.P("\tJEQ alone%d", degree)
-	g.P("\tCMPQ %d(R12), DI", row+8*(1%degree))
-	g.P("\tJEQ alone%d", degree)
-	g.P("\t// Block 18 (parents %d and %d) beside the next node's block 0.", j18%degree, (j18+1)%degree)
-	g.loadLabel(j18%degree, st.W[0], st.W[1])
-	g.loadLabel((j18+1)%degree, st.W[2], st.W[3])
-	g.replicaWords(stNext.W[0], stNext.W[1])
-	g.P("\tLEAQ 1(R10), CX")
-	g.P("\tMOVQ CX, DX")
-	g.P("\tSHRQ $32, DX")
-	g.P("\tSHLQ $32, DX")
-	g.P("\tORQ SI, DX")
-	g.P("\tMOVQ DX, %s // words 8, 9: layer, node >> 32", stNext.W[2])
-	g.P("\tMOVL CX, DX")
-	g.P("\tPINSRQ $1, DX, %s // words 10, 11: node & 0xffffffff, 0", stNext.W[2])
-	g.P("\tPXOR %s, %s", stNext.W[3], stNext.W[3])
-	g.P("\tMOVOU %d(R8), %s", offIV, stNext.S1)
-	g.P("\tMOVOU %d(R8), %s", offIV+16, stNext.S2)
-	g.compressPair(false)
-	g.P("\t// Block 19 (parent %d, then the padding) beside the next node's block 1 (its parents 0 and 1).", last)
-	g.loadLabel(last, st.W[0], st.W[1])
-	g.P("\tMOVOU %d(R8), %s", offTail, st.W[2])
-	g.P("\tMOVOU %d(R8), %s", offTail+16, st.W[3])
-	g.loadLabelRow(row, 0, stNext.W[0], stNext.W[1])
-	g.loadLabelRow(row, 1%degree, stNext.W[2], stNext.W[3])
-	g.compressPair(true)
-	g.storeLabel()
-	g.P("\tMOVO %s, X1", stNext.S1)
-	g.P("\tMOVO %s, X2", stNext.S2)
-	g.P("\tADDQ $%d, R12", row)
-	g.P("\tINCQ R10")
-	g.P("\tJMP mid%d", degree)
-	g.P("")
-	g.P("alone%d:", degree)
-	g.P("\t// Block 18: parents %d and %d.", j18%degree, (j18+1)%degree)
-	g.loadLabel(j18%degree, st.W[0], st.W[1])
-	g.loadLabel((j18+1)%degree, st.W[2], st.W[3])
-	g.compress()
 	g.P("\t// Block 19: parent %d, then the padding.", last)
 	g.loadLabel(last, st.W[0], st.W[1])
 	g.tail()
 	g.storeLabel()
-	g.P("\tADDQ $%d, R12", row)
+	g.P("\tADDQ $%d, R12", 8*degree)
 	g.P("\tINCQ R10")
 	g.P("\tJMP node%d", degree)
 	g.P("")
 	g.P("done%d:", degree)
 	g.P("\tRET")
-}
-
-// compressPair runs one block of st and one of stNext (words already in their schedule registers), their
-// rounds interleaved, and adds each one's chaining value: st's and, if nextChained, stNext's, saved on the
-// stack; else stNext starts from the IV (its block 0), which is added from the constants.
-func (g *gen) compressPair(nextChained bool) {
-	g.P("\tMOVOU X1, 0(SP)")
-	g.P("\tMOVOU X2, 16(SP)")
-	if nextChained {
-		g.P("\tMOVOU %s, 32(SP)", stNext.S1)
-		g.P("\tMOVOU %s, 48(SP)", stNext.S2)
-	}
-	for k := 0; k < 16; k++ {
-		for _, s := range []shaniasm.State{st, stNext} {
-			if k >= 4 {
-				g.Schedule(s, k)
-			}
-			g.P("\tVPADDD %d(R8), %s, X0", offK+16*k, s.W[k%4])
-			g.Rounds(s)
-		}
-	}
-	g.P("\tVPADDD 0(SP), X1, X1")
-	g.P("\tVPADDD 16(SP), X2, X2")
-	if nextChained {
-		g.P("\tVPADDD 32(SP), %s, %s", stNext.S1, stNext.S1)
-		g.P("\tVPADDD 48(SP), %s, %s", stNext.S2, stNext.S2)
-	} else {
-		g.P("\tVPADDD %d(R8), %s, %s", offIV, stNext.S1, stNext.S1)
-		g.P("\tVPADDD %d(R8), %s, %s", offIV+16, stNext.S2, stNext.S2)
-	}
 }
 
 // chainKernel emits the SHA-256 floor: labels of node 0 whose 37 parent positions all hold the previous label,
@@ -305,8 +205,7 @@ const header = `// Code generated by seal/sdr/internal/genlabel; DO NOT EDIT.
 // in one call: for each node they read its row of parents' label addresses (filled by the gathering goroutine,
 // seal/sdr/gather.go), prefetch the labels of the row a few ahead, and hash each block straight from the two
 // parents' labels it consists of: no message is assembled. The state is in X1/X2 ([F E B A], [H G D C]), the
-// schedule in X3..X6; the digest is stored with its two top bits cleared. A node's last two blocks run
-// interleaved with the next node's first two (state X8/X10, schedule X11..X14) when those do not read it.
+// schedule in X3..X6, the replica id's words in X12/X13; the digest is stored with its two top bits cleared.
 `
 
 func main() {
