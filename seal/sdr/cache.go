@@ -27,6 +27,10 @@ type ParentsCache struct {
 	parents []uint32
 
 	closeMu sync.Mutex
+	// refs counts the gatherer goroutines using the mapping (retain); a Close while some are still running
+	// (starved of CPU after their layer ended) only marks the cache closing, and the last release unmaps it.
+	refs    int
+	closing bool
 }
 
 // verifiedCache remembers cache files whose digest this process has checked, so opening the same unchanged
@@ -189,16 +193,47 @@ func (c *ParentsCache) Digest() [32]byte { return c.digest }
 func (c *ParentsCache) closed() bool {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
-	return c.data == nil
+	return c.data == nil || c.closing
 }
 
-// Close unmaps the file. Slices returned by Parents must not be used afterwards. Close is idempotent.
+// retain keeps the mapping until the matching release, even past Close; it reports false if the cache is
+// already closed.
+func (c *ParentsCache) retain() bool {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.data == nil || c.closing {
+		return false
+	}
+	c.refs++
+	return true
+}
+
+// release drops a retain; the last one after Close unmaps the file.
+func (c *ParentsCache) release() {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.refs--; c.refs == 0 && c.closing {
+		_ = c.unmapLocked()
+	}
+}
+
+// Close unmaps the file, or, while a gatherer still holds it (retain), leaves that to its release. Slices
+// returned by Parents must not be used afterwards. Close is idempotent.
 func (c *ParentsCache) Close() error {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
-	if c.data == nil {
+	if c.data == nil || c.closing {
 		return nil
 	}
+	c.closing = true
+	if c.refs > 0 {
+		return nil
+	}
+	return c.unmapLocked()
+}
+
+// unmapLocked unmaps the file (closeMu held).
+func (c *ParentsCache) unmapLocked() error {
 	err := syscall.Munmap(c.data)
 	c.data, c.parents = nil, nil
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -68,16 +67,16 @@ type labelScratch struct {
 	// touches it, so the two never write the same table.
 	spare rowTable
 	chunk uint64
-	free  func()
 	// selfFillAfter is how long the labeler waits for a table the gatherer has not started before filling it
 	// itself (gatherer.table).
 	selfFillAfter time.Duration
 	// stall, when set (tests only), holds the gatherer back while true, after it has claimed its first chunk;
 	// holdStart holds it back before it starts.
 	stall, holdStart *atomic.Bool
-	// gatherers counts the gatherers' goroutines still running: a stopped gatherer may still be faulting in
-	// pages of the layer buffers (gatherer.run).
-	gatherers sync.WaitGroup
+	// arena owns the tables' memory (and, in a Label run, the layer buffers'); ownsArena is set when the
+	// scratch created it, so that Close releases it.
+	arena     *arena
+	ownsArena bool
 }
 
 // defaultSelfFillAfter: the gatherer normally works several chunks ahead, so a labeler that has waited this
@@ -88,8 +87,8 @@ const defaultSelfFillAfter = 2 * time.Millisecond
 // mapping whose pages are faulted in by the first table fill that reaches them (only the first table is
 // filled by the labeler); see hugeTablesLayerBytes for how many and which pages, plus the labeler's spare. The
 // rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
-// collector does not scan this memory). Close releases it.
-func newLabelScratch(chunk, layerBytes uint64) (*labelScratch, error) {
+// collector does not scan this memory). The mapping belongs to arena a (a new one if nil, released by Close).
+func newLabelScratch(chunk, layerBytes uint64, a *arena) (*labelScratch, error) {
 	rowsLen := (chunk + prefetchDistance) * TotalParents
 	copiesLen := chunk * TotalParents * NodeSize
 	per := rowsLen*uint64(unsafe.Sizeof(unsafe.Pointer(nil))) + copiesLen
@@ -101,7 +100,11 @@ func newLabelScratch(chunk, layerBytes uint64) (*labelScratch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("allocating the labeler's tables: %w", err)
 	}
-	s := &labelScratch{tables: make([]rowTable, tables), chunk: chunk, free: free, selfFillAfter: defaultSelfFillAfter}
+	s := &labelScratch{tables: make([]rowTable, tables), chunk: chunk, selfFillAfter: defaultSelfFillAfter, arena: a}
+	if a == nil {
+		s.arena, s.ownsArena = newArena(), true
+	}
+	s.arena.add(free)
 	for i := 0; i <= tables; i++ {
 		t := &s.spare // region 0, then the ring
 		if i > 0 {
@@ -117,11 +120,13 @@ func newLabelScratch(chunk, layerBytes uint64) (*labelScratch, error) {
 // table returns the table of chunk c.
 func (s *labelScratch) table(c uint64) *rowTable { return &s.tables[c%uint64(len(s.tables))] }
 
-// Close waits for the gatherers' goroutines to end (each layer's gatherer must have been stopped) and
-// releases the tables' memory. The layer buffers must stay mapped until then.
+// Close releases the tables' memory if the scratch owns its arena (each layer's gatherer must have been
+// stopped); the memory is unmapped once no gatherer goroutine holds the arena either. A scratch made in a
+// caller's arena is released with it.
 func (s *labelScratch) Close() {
-	s.gatherers.Wait()
-	s.free()
+	if s.ownsArena {
+		s.arena.release()
+	}
 }
 
 // gatherer fills the tables for the chunks of one layer on its own goroutine, ahead of the labeler, so that
@@ -152,7 +157,7 @@ type gatherer struct {
 	populated uint64
 	started   atomic.Bool // the gatherer is running
 	quit      atomic.Bool
-	done      chan struct{} // closed when the gatherer no longer touches the tables
+	busy      atomic.Bool // the gatherer may be claiming or filling a table (see fillTables and stop)
 	// selfFilled counts the chunks the labeler filled itself, and patience is how long it waits for the next
 	// late table before it does (both used by the labeler only; see table).
 	selfFilled uint64
@@ -165,12 +170,15 @@ type gatherer struct {
 // goroutine for the others.
 func startGatherer(pc *ParentsCache, layer int, cur, prev []byte, scratch *labelScratch, labelled *atomic.Uint64) *gatherer {
 	g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: uint64(len(cur)) / NodeSize,
-		scratch: scratch, labelled: labelled, done: make(chan struct{}),
+		scratch: scratch, labelled: labelled,
 		ramp: newChunkRamp(firstChunkNodes, scratch.chunk), patience: scratch.selfFillAfter}
 	g.fill(scratch.table(0), g.bounds(0), labelled.Load())
 	g.filled.Store(1)
 	g.claimed.Store(1)
-	scratch.gatherers.Add(1)
+	if !pc.retain() {
+		return g // the cache is closed (a caller's mistake): the labeler fills every table itself
+	}
+	scratch.arena.retain()
 	go g.run()
 	return g
 }
@@ -229,13 +237,13 @@ func (r chunkRamp) chunks(nodes uint64) uint64 {
 // touches no table and changes no label, so stop does not wait for it (labelScratch.Close does).
 func (g *gatherer) run() {
 	backgroundThread(true)
-	defer g.scratch.gatherers.Done()
+	defer g.pc.release()
+	defer g.scratch.arena.release()
 	for g.scratch.holdStart != nil && g.scratch.holdStart.Load() && !g.quit.Load() {
 		time.Sleep(gatherPoll)
 	}
 	g.started.Store(true)
 	g.fillTables()
-	close(g.done)
 	for !g.quit.Load() && g.populateAhead() { // a step of pages per call
 	}
 }
@@ -253,20 +261,27 @@ func (g *gatherer) fillTables() {
 				}
 			}
 		}
+		// busy is set before quit is read, and stop sets quit before it reads busy: either stop sees this
+		// gatherer busy, or this gatherer sees quit and claims nothing.
+		g.busy.Store(true)
 		if g.quit.Load() {
+			g.busy.Store(false)
 			return
 		}
 		if !g.claimed.CompareAndSwap(c, c+1) {
+			g.busy.Store(false)
 			continue // the labeler filled it
 		}
 		for g.scratch.stall != nil && g.scratch.stall.Load() {
 			if g.quit.Load() {
+				g.busy.Store(false)
 				return
 			}
 			time.Sleep(gatherPoll)
 		}
 		g.fill(g.scratch.table(c), g.bounds(c), g.labelled.Load())
 		g.filled.Store(c + 1)
+		g.busy.Store(false)
 	}
 }
 
@@ -346,11 +361,13 @@ func (g *gatherer) populateEnd() uint64 {
 	return uint64(len(g.cur)) + min(uint64(len(g.prev)), populateLead)
 }
 
-// stop ends the gatherer and waits until it no longer touches the tables (it may still finish faulting in a
-// step of pages, see run).
-func (g *gatherer) stop() {
+// stop ends the gatherer without waiting for it, and reports whether the tables are free for another layer:
+// false if the gatherer is still filling one (a starved gatherer may take seconds to get the CPU to finish it;
+// its arena reference keeps the memory mapped meanwhile). A stopped gatherer that is not filling a table never
+// touches one again; it may still fault in pages of the layer buffers, which changes no data.
+func (g *gatherer) stop() (tablesFree bool) {
 	g.quit.Store(true)
-	<-g.done
+	return !g.busy.Load()
 }
 
 // fill writes the rows of nodes [b[0], b[1]) and the prefetch rows after them into t, copying the labels of

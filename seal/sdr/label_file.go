@@ -87,21 +87,26 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		return stats, nil
 	}
 	size := cfg.Nodes * NodeSize
+	mem := newArena() // the layer buffers and tables, unmapped when this run and all gatherers are done
+	defer mem.release()
 	cur, freeCur, err := allocLayer(size)
 	if err != nil {
 		return stats, err
 	}
-	defer freeCur()
+	mem.add(freeCur)
 	prev, freePrev, err := allocLayer(size)
 	if err != nil {
 		return stats, err
 	}
-	defer freePrev()
-	scratch, err := newLabelScratch(min(gatherChunkNodes, chunkNodes), size)
+	mem.add(freePrev)
+	scratchChunk := min(gatherChunkNodes, chunkNodes)
+	scratch, err := newLabelScratch(scratchChunk, size, mem)
 	if err != nil {
 		return stats, err
 	}
-	defer scratch.Close()
+	if scratchMade != nil {
+		scratchMade(scratch)
+	}
 	if kept > 0 {
 		if err := readLayer(filepath.Join(cacheDir, LayerFileName(kept)), prev); err != nil {
 			return stats, err
@@ -129,6 +134,17 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 			return stats, err
 		}
 		ls, err := labelLayer(ctx, pc, replicaID, layer, cur, prev, w, scratch)
+		if ls.tablesInUse && err == nil && layer < cfg.Layers {
+			// A starved gatherer is still filling one of the tables: the next layer gets its own.
+			log.Warn("gatherer still filling a table at the end of the layer; new tables for the next layer", "layer", layer)
+			if scratch, err = newLabelScratch(scratchChunk, size, mem); err != nil {
+				w.abort()
+				return stats, err
+			}
+			if scratchMade != nil {
+				scratchMade(scratch)
+			}
+		}
 		stats.HasherCPUSeconds += ls.hasherCPU.Seconds()
 		stats.HasherWaitSeconds += ls.waited.Seconds()
 		stats.HasherPreemptions += ls.preemptions
@@ -157,6 +173,9 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 	}
 	return stats, nil
 }
+
+// scratchMade, when set (tests only, not in parallel), sees each set of tables labelFiles allocates.
+var scratchMade func(*labelScratch)
 
 // keptLayers returns how many layers, from layer 1 on, are already present and pass the checks; the files of
 // any later layers are removed.

@@ -96,6 +96,41 @@ func TestLabelFilesMatchInMemoryLarger(t *testing.T) {
 	}
 }
 
+func TestLabelFilesStarvedGathererDoesNotHoldUpTheNextLayer(t *testing.T) {
+	// The first layer's gatherer stops for good in the middle of a table (as a starved thread would): the
+	// labeler fills every later table of that layer itself, does not wait for the gatherer when the layer ends,
+	// gives the next layers new tables, and every layer is right. (Whether the gatherer claims a chunk before
+	// the labeler has taken them all depends on scheduling; the labels must be right either way.
+	// TestGathererStopWhileFilling covers stop itself.)
+	cfg := Config{Nodes: 1 << 12, Layers: 3, PoRepID: [32]byte{41}, Version: V1_1}
+	pc := openTestCache(t, cfg)
+	rid := [32]byte{5, 6}
+	var made []*labelScratch
+	scratchMade = func(s *labelScratch) {
+		if len(made) == 0 {
+			s.selfFillAfter = 0
+			s.stall = new(atomic.Bool)
+			s.stall.Store(true) // never released: the gatherer leaves only when it is stopped
+		}
+		made = append(made, s)
+	}
+	t.Cleanup(func() { scratchMade = nil })
+	dir := t.TempDir()
+	if _, err := labelFiles(t.Context(), cfg, pc, rid, dir, 1<<10); err != nil {
+		t.Fatal(err)
+	}
+	if len(made) > 2 {
+		t.Fatalf("%d sets of tables, want at most 2 (new ones once, after the starved gatherer's layer)", len(made))
+	}
+	g, _ := NewGraph(cfg)
+	want, _ := LabelLayersInMemory(cfg, g, rid)
+	for l, got := range readLayers(t, dir, cfg.Layers) {
+		if !bytes.Equal(got, want[l]) {
+			t.Fatalf("layer %d differs", l+1)
+		}
+	}
+}
+
 func TestLabelResumes(t *testing.T) {
 	cfg := Config{Nodes: 1 << 10, Layers: 4, PoRepID: [32]byte{77}, Version: V1_1}
 	rid := [32]byte{5}

@@ -24,6 +24,9 @@ type layerStats struct {
 	preemptions uint64
 	// selfFilled is the number of chunks whose table the labeler filled itself (a starved gatherer).
 	selfFilled uint64
+	// tablesInUse is set when the stopped gatherer was still filling a table: scratch must not serve another
+	// layer (gatherer.stop).
+	tablesInUse bool
 }
 
 // kernelMeter measures the thread CPU time and preemptions of the label kernel calls. The labeling goroutine is
@@ -90,7 +93,7 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 	var meter kernelMeter
 	defer func() { st.hasherCPU, st.preemptions = meter.totals() }()
 	g := startGatherer(pc, layer, cur, prev, scratch, labelled)
-	defer g.stop()
+	defer func() { st.tablesInUse = !g.stop() }()
 	defer func() { st.selfFilled = g.selfFilled }()
 	job := labelJob{cur: unsafe.SliceData(cur), consts: labelTable, replicaID: replicaID, layer: uint32(layer),
 		degree: layerDegree(layer)}

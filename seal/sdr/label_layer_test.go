@@ -110,17 +110,20 @@ func TestLabelLayerWithoutGatherer(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		setup func(s *labelScratch)
+		// tablesFree: the stopped gatherer is known to hold no table (the stalled one may or may not have
+		// claimed one before the labeler took every chunk; TestGathererStopWhileFilling covers that case).
+		tablesFree bool
 	}{
 		{"stalled after its first claim", func(s *labelScratch) {
 			s.selfFillAfter = 0
 			s.stall = new(atomic.Bool)
 			s.stall.Store(true)
-		}},
+		}, false},
 		{"not started", func(s *labelScratch) {
 			s.selfFillAfter = time.Hour
 			s.holdStart = new(atomic.Bool)
 			s.holdStart.Store(true)
-		}},
+		}, true},
 	} {
 		for _, layer := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/layer %d", tc.name, layer), func(t *testing.T) {
@@ -138,6 +141,9 @@ func TestLabelLayerWithoutGatherer(t *testing.T) {
 				}
 				if chunks := cfg.Nodes / chunk; st.selfFilled != chunks-1 {
 					t.Fatalf("labeler filled %d tables itself, want all %d after the first", st.selfFilled, chunks-1)
+				}
+				if tc.tablesFree && st.tablesInUse {
+					t.Fatal("a gatherer that never started holds a table")
 				}
 			})
 		}
@@ -212,7 +218,7 @@ func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
 // released when the test ends.
 func testScratch(tb testing.TB, chunk, layerBytes uint64) *labelScratch {
 	tb.Helper()
-	s, err := newLabelScratch(chunk, layerBytes)
+	s, err := newLabelScratch(chunk, layerBytes, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -280,5 +286,51 @@ func TestGathererPatience(t *testing.T) {
 	g.filled.Store(8) // pretend chunk 7 arrived in time
 	if tab := g.table(t.Context(), 7); tab != scratch.table(7) || g.patience != full {
 		t.Fatalf("a table in time: got table %p (want %p), patience %v (want %v)", tab, scratch.table(7), g.patience, full)
+	}
+}
+
+func TestGathererStopWhileFilling(t *testing.T) {
+	// A gatherer stopped in the middle of a table (here held there by the stall hook, as a starved thread would
+	// be) makes stop report the tables in use at once, without waiting for it; the tables, the layer buffers
+	// and the parents cache stay mapped until it has left, even when their owners have let go.
+	cfg := Config{Nodes: 1 << 10, Layers: 2, PoRepID: [32]byte{15}, Version: V1_1}
+	pc, err := OpenParentsCache(t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch, err := newLabelScratch(64, cfg.Nodes*NodeSize, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stall := new(atomic.Bool)
+	stall.Store(true)
+	scratch.stall = stall
+	freed := new(atomic.Bool)
+	scratch.arena.add(func() { freed.Store(true) })
+	cur, prev := make([]byte, cfg.Nodes*NodeSize), randomLayer(cfg.Nodes, 8)
+	labelled := new(atomic.Uint64)
+	labelled.Store(1)
+	g := startGatherer(pc, 2, cur, prev, scratch, labelled)
+	for g.claimed.Load() < 2 { // it claimed chunk 1 and holds it
+		runtime.Gosched()
+	}
+	if g.stop() {
+		t.Fatal("stop reported the tables free while the gatherer holds one")
+	}
+	scratch.Close()
+	if err := pc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if freed.Load() || !pc.closed() || pc.data == nil {
+		t.Fatalf("released while the gatherer runs: tables freed %v, parents cache mapped %v", freed.Load(), pc.data != nil)
+	}
+	stall.Store(false) // the gatherer leaves (it sees quit) and lets go of everything: both get unmapped
+	unmapped := func() bool {
+		pc.closeMu.Lock()
+		defer pc.closeMu.Unlock()
+		return pc.data == nil
+	}
+	for !freed.Load() || !unmapped() {
+		runtime.Gosched()
 	}
 }
