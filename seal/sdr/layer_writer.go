@@ -29,18 +29,25 @@ const writerPoll = 10 * time.Millisecond
 // layerWriter streams a layer's labels to "<layer file>.tmp" from a goroutine as the labeler completes chunks,
 // then fsyncs and renames it. The labeler publishes its progress in an atomic counter that the writer polls,
 // so the labeling thread never blocks and wakes nobody.
+//
+// The writing goroutine runs at nice 19 and only gets ahead: finish and abort never wait for it (on a machine
+// saturated by other work it may not get a CPU for a second). finish writes and fsyncs whatever the goroutine
+// has not confirmed itself, from the caller's goroutine; if the goroutine is in the middle of writing a chunk
+// too, both write the same bytes at the same offsets. os.File keeps the descriptor open until an in-flight
+// write returns, and a write after Close fails, so the goroutine never writes into another file.
 type layerWriter struct {
 	// chunkNodes is the chunk size in nodes.
 	chunkNodes uint64
 	// progress is set by the labeler: the labels of nodes [0, progress) are final.
 	progress atomic.Uint64
-	aborted  atomic.Bool
-	wake     chan struct{} // finish and abort: look now
-	path     string
-	tmp      string
-	f        *os.File
-	data     []byte
-	done     chan error
+	// synced is set by the writing goroutine: chunks [0, synced) are written and fsynced.
+	synced  atomic.Uint64
+	stopped atomic.Bool   // finish or abort was called: the goroutine leaves
+	wake    chan struct{} // finish and abort: look now
+	path    string
+	tmp     string
+	f       *os.File
+	data    []byte
 }
 
 // newLayerWriter creates the temporary file of layer in dir and starts the writing goroutine over data, which is
@@ -53,21 +60,19 @@ func newLayerWriter(dir string, layer int, data []byte, chunkNodes uint64) (*lay
 		return nil, fmt.Errorf("writing layer %d: %w", layer, err)
 	}
 	w.f = f
-	w.done = make(chan error, 1)
 	w.wake = make(chan struct{}, 1)
 	go w.run()
 	return w, nil
 }
 
-// run writes and fsyncs each chunk once it is labelled, until all are written, an error occurs or the writer
-// is aborted.
+// run writes and fsyncs each chunk once it is labelled, until all are written, a write fails (finish then
+// writes the rest and reports the error if it recurs) or the writer is stopped.
 func (w *layerWriter) run() {
 	backgroundThread(false)
 	nodes := uint64(len(w.data)) / NodeSize
-	var err error
 	timer := time.NewTimer(writerPoll)
 	defer timer.Stop()
-	for next := uint64(0); next*w.chunkNodes < nodes && err == nil && !w.aborted.Load(); {
+	for next := uint64(0); next*w.chunkNodes < nodes && !w.stopped.Load(); {
 		start, end := next*w.chunkNodes, min((next+1)*w.chunkNodes, nodes)
 		if w.progress.Load() < end {
 			timer.Reset(writerPoll)
@@ -77,19 +82,29 @@ func (w *layerWriter) run() {
 			}
 			continue
 		}
-		if _, err = w.f.WriteAt(w.data[start*NodeSize:end*NodeSize], int64(start*NodeSize)); err == nil {
-			err = w.f.Sync()
+		if _, err := w.f.WriteAt(w.data[start*NodeSize:end*NodeSize], int64(start*NodeSize)); err != nil {
+			return
+		}
+		if err := w.f.Sync(); err != nil {
+			return
 		}
 		next++
+		w.synced.Store(next)
 	}
-	w.done <- err
 }
 
-// finish waits for the remaining chunks (the layer must be fully labelled), fsyncs, and renames the file into
-// place (then fsyncs the directory).
+// finish writes what the writing goroutine has not (the layer must be fully labelled), fsyncs, and renames the
+// file into place (then fsyncs the directory).
 func (w *layerWriter) finish() error {
-	w.poke()
-	err := <-w.done
+	w.stop()
+	from := min(w.synced.Load()*w.chunkNodes*NodeSize, uint64(len(w.data)))
+	var err error
+	if from < uint64(len(w.data)) {
+		_, err = w.f.WriteAt(w.data[from:], int64(from))
+	}
+	if err == nil {
+		err = w.f.Sync()
+	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
@@ -109,15 +124,14 @@ func (w *layerWriter) finish() error {
 
 // abort stops the writer and removes the temporary file.
 func (w *layerWriter) abort() {
-	w.aborted.Store(true)
-	w.poke()
-	<-w.done
+	w.stop()
 	w.f.Close()
 	_ = os.Remove(w.tmp)
 }
 
-// poke wakes the writing goroutine if it is waiting for chunks.
-func (w *layerWriter) poke() {
+// stop tells the writing goroutine to leave, and wakes it if it is waiting for chunks; it does not wait.
+func (w *layerWriter) stop() {
+	w.stopped.Store(true)
 	select {
 	case w.wake <- struct{}{}:
 	default:
