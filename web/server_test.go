@@ -65,7 +65,10 @@ func newFixtureWith(t *testing.T, d webtest.Demo, wrap func(*webtest.MemSource) 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Run(ctx) }()
-	tick <- t0 // Run takes ticks only once it has subscribed to the source
+	// Wait until Run has subscribed to the source, so that no change made by a test is lost. (This used to send
+	// a tick, which Run dropped while no stream was connected — unless the test's stream connected before Run
+	// looked, and then the test got that tick before its own event.)
+	<-src.Subscribed()
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() { cancel(); <-done; hs.Close() })
 	return &fixture{src: src, srv: srv, http: hs, tick: tick}

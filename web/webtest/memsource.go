@@ -25,6 +25,8 @@ type MemSource struct {
 	paths   map[string]web.StoragePath
 	queue   []web.QueuedRequest
 	subs    map[chan web.Change]struct{}
+	// subscribed is closed by the first Subscribe (Subscribed).
+	subscribed chan struct{}
 }
 
 var _ web.Source = (*MemSource)(nil)
@@ -39,8 +41,13 @@ func NewMemSource(stateOrder ...string) *MemSource {
 		events:  map[string][]web.SectorEvent{},
 		paths:   map[string]web.StoragePath{},
 		subs:    map[chan web.Change]struct{}{},
+
+		subscribed: make(chan struct{}),
 	}
 }
+
+// Subscribed returns a channel closed once the source has had its first subscriber (a dashboard's Run).
+func (m *MemSource) Subscribed() <-chan struct{} { return m.subscribed }
 
 // notify sends c to every subscriber without blocking; a full subscriber misses it. Callers hold m.mu.
 func (m *MemSource) notify(c web.Change) {
@@ -181,6 +188,11 @@ func (m *MemSource) Queue(context.Context) ([]web.QueuedRequest, error) {
 func (m *MemSource) Subscribe(ctx context.Context) (<-chan web.Change, error) {
 	ch := make(chan web.Change, 1024)
 	m.mu.Lock()
+	select {
+	case <-m.subscribed:
+	default:
+		close(m.subscribed)
+	}
 	m.subs[ch] = struct{}{}
 	m.mu.Unlock()
 	go func() {
