@@ -115,8 +115,8 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 	}
 	// A layer's file is completed (final chunks, fsync, rename) while the next layer is labelled: that layer
 	// reads the buffer being written out but never changes it. The buffer is written again two layers later,
-	// so each layer waits for the previous layer's file before its own is completed; the last layer's file is
-	// complete before Label returns.
+	// so each layer waits for the previous layer's file, and for its writing goroutine to have left, before its
+	// own is completed; the last layer's file is complete before Label returns.
 	var pending chan error
 	waitPending := func() error {
 		if pending == nil {
@@ -129,7 +129,7 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 	defer func() { _ = waitPending() }()
 	for layer := kept + 1; layer <= cfg.Layers; layer++ {
 		start := time.Now()
-		w, err := newLayerWriter(cacheDir, layer, cur, chunkNodes)
+		w, err := newLayerWriter(cacheDir, layer, cur, chunkNodes, mem)
 		if err != nil {
 			return stats, err
 		}
@@ -162,7 +162,11 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 			}
 		} else {
 			pending = make(chan error, 1)
-			go func(w *layerWriter, done chan<- error) { done <- w.finish() }(w, pending)
+			go func(w *layerWriter, done chan<- error) {
+				err := w.finish()
+				<-w.exited // its buffer is labelled again two layers later: no write of the writer may still read it
+				done <- err
+			}(w, pending)
 		}
 		secs := time.Since(start).Seconds()
 		stats.LayerSeconds = append(stats.LayerSeconds, secs)

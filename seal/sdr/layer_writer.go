@@ -48,19 +48,28 @@ type layerWriter struct {
 	tmp     string
 	f       *os.File
 	data    []byte
+	// mem, when set, holds data's mapping: the goroutine keeps a reference while it runs, so a write it is
+	// still making when finish returns never reads unmapped or reused memory.
+	mem *arena
+	// exited is closed when the writing goroutine has left (it may still be writing after finish returns).
+	exited chan struct{}
 }
 
 // newLayerWriter creates the temporary file of layer in dir and starts the writing goroutine over data, which is
-// written in chunks of chunkNodes nodes.
-func newLayerWriter(dir string, layer int, data []byte, chunkNodes uint64) (*layerWriter, error) {
+// written in chunks of chunkNodes nodes; mem (nil: none) is the arena data is mapped in.
+func newLayerWriter(dir string, layer int, data []byte, chunkNodes uint64, mem *arena) (*layerWriter, error) {
 	path := filepath.Join(dir, LayerFileName(layer))
-	w := &layerWriter{chunkNodes: chunkNodes, path: path, tmp: path + layerTempSuffix, data: data}
+	w := &layerWriter{chunkNodes: chunkNodes, path: path, tmp: path + layerTempSuffix, data: data, mem: mem}
 	f, err := os.OpenFile(w.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("writing layer %d: %w", layer, err)
 	}
 	w.f = f
 	w.wake = make(chan struct{}, 1)
+	w.exited = make(chan struct{})
+	if mem != nil {
+		mem.retain()
+	}
 	go w.run()
 	return w, nil
 }
@@ -69,6 +78,10 @@ func newLayerWriter(dir string, layer int, data []byte, chunkNodes uint64) (*lay
 // writes the rest and reports the error if it recurs) or the writer is stopped.
 func (w *layerWriter) run() {
 	backgroundThread(false)
+	defer close(w.exited)
+	if w.mem != nil {
+		defer w.mem.release()
+	}
 	nodes := uint64(len(w.data)) / NodeSize
 	timer := time.NewTimer(writerPoll)
 	defer timer.Stop()

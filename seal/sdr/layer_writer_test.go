@@ -19,7 +19,7 @@ func TestLayerWriterFinishWritesWhatTheGoroutineHasNot(t *testing.T) {
 	}{{"finish", false}, {"abort", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			w, err := newLayerWriter(dir, 1, data, 1024)
+			w, err := newLayerWriter(dir, 1, data, 1024, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
