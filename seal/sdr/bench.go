@@ -145,9 +145,12 @@ func BenchPC1(ctx context.Context, cfg Config, parentsDir, workDir string) (PC1B
 	const shaIters = 1 << 20
 	var cpuBefore, cpuAfter float64
 	var floorSteal, labelSteal stealMeter
-	floorSteal.start()
-	res.ShaNsPerNodeBefore, cpuBefore = ShaNsPerNode(shaIters)
-	floorSteal.stop()
+	floor := func() (wallNs, cpuNs float64) {
+		floorSteal.start()
+		defer floorSteal.stop()
+		return ShaNsPerNode(shaIters)
+	}
+	res.ShaNsPerNodeBefore, cpuBefore = floor()
 	labelSteal.start()
 	start = time.Now()
 	stats, err := LabelWithStats(ctx, cfg, pc, replicaID, dir)
@@ -156,9 +159,7 @@ func BenchPC1(ctx context.Context, cfg Config, parentsDir, workDir string) (PC1B
 	}
 	res.Seconds = time.Since(start).Seconds()
 	labelSteal.stop()
-	floorSteal.start()
-	res.ShaNsPerNodeAfter, cpuAfter = ShaNsPerNode(shaIters)
-	floorSteal.stop()
+	res.ShaNsPerNodeAfter, cpuAfter = floor()
 	res.HostStealPercent, res.FloorHostStealPercent = labelSteal.percent(), floorSteal.percent()
 	res.NsPerNode = res.Seconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
 	res.ShaNsPerNode = (res.ShaNsPerNodeBefore + res.ShaNsPerNodeAfter) / 2

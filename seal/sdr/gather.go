@@ -83,9 +83,9 @@ type labelScratch struct {
 // long for a chunk nobody is filling is facing a starved gatherer.
 const defaultSelfFillAfter = 2 * time.Millisecond
 
-// newLabelScratch allocates the tables for a layer of layerBytes, for chunks of chunk nodes, in an anonymous
-// mapping whose pages are faulted in by the first table fill that reaches them (only the first table is
-// filled by the labeler); see hugeTablesLayerBytes for how many and which pages, plus the labeler's spare. The
+// newLabelScratch allocates the tables for a layer of layerBytes, for chunks of at most chunk nodes, in an
+// anonymous mapping whose pages are faulted in by the first table fill that reaches them; see
+// hugeTablesLayerBytes for how many and which pages, plus the labeler's spare. The
 // rows hold addresses of labels in layer buffers and copies, which their owners keep alive (the garbage
 // collector does not scan this memory). The mapping belongs to arena a (a new one if nil, released by Close).
 func newLabelScratch(chunk, layerBytes uint64, a *arena) (*labelScratch, error) {

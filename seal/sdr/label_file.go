@@ -99,13 +99,16 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		return stats, err
 	}
 	mem.add(freePrev)
-	scratchChunk := min(gatherChunkNodes, chunkNodes)
-	scratch, err := newLabelScratch(scratchChunk, size, mem)
+	newScratch := func() (*labelScratch, error) {
+		s, err := newLabelScratch(min(gatherChunkNodes, chunkNodes), size, mem)
+		if err == nil && scratchMade != nil {
+			scratchMade(s)
+		}
+		return s, err
+	}
+	scratch, err := newScratch()
 	if err != nil {
 		return stats, err
-	}
-	if scratchMade != nil {
-		scratchMade(scratch)
 	}
 	if kept > 0 {
 		if err := readLayer(filepath.Join(cacheDir, LayerFileName(kept)), prev); err != nil {
@@ -134,23 +137,20 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 			return stats, err
 		}
 		ls, err := labelLayer(ctx, pc, replicaID, layer, cur, prev, w, scratch)
-		if ls.tablesInUse && err == nil && layer < cfg.Layers {
-			// A starved gatherer is still filling one of the tables: the next layer gets its own.
-			log.Warn("gatherer still filling a table at the end of the layer; new tables for the next layer", "layer", layer)
-			if scratch, err = newLabelScratch(scratchChunk, size, mem); err != nil {
-				w.abort()
-				return stats, err
-			}
-			if scratchMade != nil {
-				scratchMade(scratch)
-			}
-		}
 		stats.HasherCPUSeconds += ls.hasherCPU.Seconds()
 		stats.HasherWaitSeconds += ls.waited.Seconds()
 		stats.HasherPreemptions += ls.preemptions
 		if err != nil {
 			w.abort()
 			return stats, fmt.Errorf("labeling layer %d: %w", layer, err)
+		}
+		if ls.tablesInUse && layer < cfg.Layers {
+			// A starved gatherer is still filling one of the tables: the next layer gets its own.
+			log.Warn("gatherer still filling a table at the end of the layer; new tables for the next layer", "layer", layer)
+			if scratch, err = newScratch(); err != nil {
+				w.abort()
+				return stats, err
+			}
 		}
 		if err := waitPending(); err != nil {
 			w.abort()
