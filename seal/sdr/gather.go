@@ -45,9 +45,23 @@ var pageSize = os.Getpagesize()
 // table of 8Ki nodes with the copies of layer 2's expander parents kept the labeler 2.5–3.5 ms per layer.
 const firstChunkNodes = 1 << 8
 
-// gatherPoll is how long the gatherer sleeps when all tables are full. It polls rather than being woken: a
-// wake-up sent from the labeling thread tends to run the woken thread on the labeler's own core.
+// gatherPoll is the shortest the gatherer sleeps when all tables are full (see gatherer.nap for how long it
+// sleeps once it knows the labeler's pace). It polls rather than being woken: a wake-up sent from the labeling
+// thread tends to run the woken thread on the labeler's own core.
 const gatherPoll = 200 * time.Microsecond
+
+// maxNap is the longest the gatherer sleeps while waiting for the labeler to free a table; it is below the
+// time the labeler takes to label the chunks of the tables the gatherer has filled ahead (three or more
+// chunks of 8Ki nodes, about 7 ms each on the development VM).
+const maxNap = 20 * time.Millisecond
+
+// napShare is the share of the labeler's expected time to reach a node that the gatherer sleeps at once; it
+// then looks again, so a nap that was too short costs one more look and none is too long by much.
+const napShare = 0.75
+
+// minPaceNodes is how many nodes the gatherer must have seen labelled before it trusts its measure of the
+// labeler's pace (the labeler publishes its progress once per chunk).
+const minPaceNodes = 4 * firstChunkNodes
 
 // rowTable is what the labeler needs for one chunk of nodes: each node's row of parents' label addresses, and
 // the labels the gatherer copied for it.
@@ -162,6 +176,10 @@ type gatherer struct {
 	// late table before it does (both used by the labeler only; see table).
 	selfFilled uint64
 	patience   time.Duration
+	// paceFrom and paceNodes are when the gatherer first waited for the labeler in this layer and how many
+	// nodes were labelled then (nap).
+	paceFrom  time.Time
+	paceNodes uint64
 }
 
 // startGatherer fills the table of the first chunk of a layer whose node 0 is already labelled on the calling
@@ -257,7 +275,7 @@ func (g *gatherer) fillTables() {
 					return
 				}
 				if !g.populateAhead() {
-					time.Sleep(gatherPoll)
+					time.Sleep(g.nap(g.bounds(c - n)[1], time.Now()))
 				}
 			}
 		}
@@ -283,6 +301,25 @@ func (g *gatherer) fillTables() {
 		g.filled.Store(c + 1)
 		g.busy.Store(false)
 	}
+}
+
+// nap returns how long to sleep, at now, while waiting for the labeler to reach node need: napShare of the
+// time it should take at the pace the labeler has kept since the gatherer first waited in this layer, from
+// gatherPoll to maxNap (gatherPoll until the pace is known). Polling every gatherPoll instead woke the
+// gatherer's core about 35 times per chunk, and the labeler's CPU time per node was 1.5 % higher (8MiB, 16
+// interleaved runs each: cpuRatio median 1.016 against 0.9995).
+func (g *gatherer) nap(need uint64, now time.Time) time.Duration {
+	l := g.labelled.Load()
+	if g.paceFrom.IsZero() {
+		g.paceFrom, g.paceNodes = now, l
+		return gatherPoll
+	}
+	done := l - g.paceNodes
+	if done < minPaceNodes || need <= l {
+		return gatherPoll
+	}
+	perNode := float64(now.Sub(g.paceFrom)) / float64(done)
+	return min(max(time.Duration(perNode*float64(need-l)*napShare), gatherPoll), maxNap)
 }
 
 // populateAhead faults in the next populateStep bytes of cur, from where the labeler is if it is further, then
