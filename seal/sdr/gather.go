@@ -55,14 +55,6 @@ const gatherPoll = 200 * time.Microsecond
 // chunks of 8Ki nodes, about 7 ms each on the development VM).
 const maxNap = 20 * time.Millisecond
 
-// napShare is the share of the labeler's expected time to reach a node that the gatherer sleeps at once; it
-// then looks again, so a nap that was too short costs one more look and none is too long by much.
-const napShare = 0.75
-
-// minPaceNodes is how many nodes the gatherer must have seen labelled before it trusts its measure of the
-// labeler's pace (the labeler publishes its progress once per chunk).
-const minPaceNodes = 4 * firstChunkNodes
-
 // rowTable is what the labeler needs for one chunk of nodes: each node's row of parents' label addresses, and
 // the labels the gatherer copied for it.
 type rowTable struct {
@@ -176,10 +168,8 @@ type gatherer struct {
 	// late table before it does (both used by the labeler only; see table).
 	selfFilled uint64
 	patience   time.Duration
-	// paceFrom and paceNodes are when the gatherer first waited for the labeler in this layer and how many
-	// nodes were labelled then (nap).
-	paceFrom  time.Time
-	paceNodes uint64
+	// pace measures the labeler's pace from the gatherer's first wait in this layer (nap).
+	pace pacer
 }
 
 // startGatherer fills the table of the first chunk of a layer whose node 0 is already labelled on the calling
@@ -303,23 +293,12 @@ func (g *gatherer) fillTables() {
 	}
 }
 
-// nap returns how long to sleep, at now, while waiting for the labeler to reach node need: napShare of the
-// time it should take at the pace the labeler has kept since the gatherer first waited in this layer, from
-// gatherPoll to maxNap (gatherPoll until the pace is known). Polling every gatherPoll instead woke the
-// gatherer's core about 35 times per chunk, and the labeler's CPU time per node was 1.5 % higher (8MiB, 16
-// interleaved runs each: cpuRatio median 1.016 against 0.9995).
+// nap returns how long to sleep, at now, while waiting for the labeler to reach node need (pacer.nap, from
+// gatherPoll to maxNap). Polling every gatherPoll instead woke the gatherer's core about 35 times per chunk,
+// and the labeler's CPU time per node was 1.5 % higher (8MiB, 16 interleaved runs each: cpuRatio median 1.016
+// against 0.9995).
 func (g *gatherer) nap(need uint64, now time.Time) time.Duration {
-	l := g.labelled.Load()
-	if g.paceFrom.IsZero() {
-		g.paceFrom, g.paceNodes = now, l
-		return gatherPoll
-	}
-	done := l - g.paceNodes
-	if done < minPaceNodes || need <= l {
-		return gatherPoll
-	}
-	perNode := float64(now.Sub(g.paceFrom)) / float64(done)
-	return min(max(time.Duration(perNode*float64(need-l)*napShare), gatherPoll), maxNap)
+	return g.pace.nap(g.labelled.Load(), need, now, gatherPoll, maxNap)
 }
 
 // populateAhead faults in the next populateStep bytes of cur, from where the labeler is if it is further, then

@@ -334,37 +334,3 @@ func TestGathererStopWhileFilling(t *testing.T) {
 		runtime.Gosched()
 	}
 }
-
-func TestGathererNap(t *testing.T) {
-	// The gatherer's first wait in a layer starts its measure of the labeler's pace and sleeps gatherPoll;
-	// later waits sleep napShare of the time the labeler should take to reach the node, at the pace seen so far,
-	// within [gatherPoll, maxNap].
-	t0 := time.Unix(1000, 0)
-	for _, tc := range []struct {
-		name     string
-		labelled uint64 // at the second wait
-		at       time.Duration
-		need     uint64
-		want     time.Duration
-	}{
-		{"pace not known yet", 1 + minPaceNodes/2, time.Millisecond, 1 << 14, gatherPoll},
-		{"1 µs per node, 8Ki nodes to go", 1 + 1<<12, 4096 * time.Microsecond, 1<<12 + 1<<13 + 1,
-			time.Duration(napShare * float64(8192*time.Microsecond))},
-		{"nearly there", 1 + 1<<12, 4096 * time.Microsecond, 1<<12 + 10, gatherPoll},
-		{"already there", 1 + 1<<12, 4096 * time.Microsecond, 1 << 12, gatherPoll},
-		{"far away", 1 + 1<<12, 4096 * time.Microsecond, 1 << 20, maxNap},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			labelled := new(atomic.Uint64)
-			labelled.Store(1)
-			g := &gatherer{labelled: labelled}
-			if d := g.nap(tc.need, t0); d != gatherPoll {
-				t.Fatalf("first wait: %v, want gatherPoll", d)
-			}
-			labelled.Store(tc.labelled)
-			if d := g.nap(tc.need, t0.Add(tc.at)); d != tc.want {
-				t.Fatalf("nap: %v, want %v", d, tc.want)
-			}
-		})
-	}
-}

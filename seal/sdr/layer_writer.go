@@ -21,10 +21,15 @@ func writeChunkNodes(nodes uint64) uint64 {
 	return min(max(nodes/32, 1<<12), maxWriteChunkNodes)
 }
 
-// writerPoll is how often the layer writer looks for newly labelled chunks. Each look wakes its thread, and a
-// woken thread may be placed on the labeler's CPU and preempt it (perf showed the nice-19 writer doing so
-// about 350 times a second with a 1 ms poll), so it looks rarely; finish and abort wake it at once.
-const writerPoll = 10 * time.Millisecond
+// writerPoll is how often, at most, the layer writer looks for newly labelled chunks; once it knows the
+// labeler's pace it sleeps for most of the time the next chunk should take (pacer), up to maxWriterNap. Each
+// look wakes its thread, and a woken thread may be placed on the labeler's CPU and preempt it (perf showed the
+// nice-19 writer doing so about 350 times a second with a 1 ms poll), so it looks rarely; finish and abort
+// wake it at once. A writer that looks late leaves more for finish, nothing worse.
+const (
+	writerPoll   = 10 * time.Millisecond
+	maxWriterNap = 250 * time.Millisecond
+)
 
 // layerWriter streams a layer's labels to "<layer file>.tmp" from a goroutine as the labeler completes chunks,
 // then fsyncs and renames it. The labeler publishes its progress in an atomic counter that the writer polls,
@@ -86,10 +91,11 @@ func (w *layerWriter) run() {
 	nodes := uint64(len(w.data)) / NodeSize
 	timer := time.NewTimer(writerPoll)
 	defer timer.Stop()
+	var pace pacer
 	for next := uint64(0); next*w.chunkNodes < nodes && !w.stopped.Load(); {
 		start, end := next*w.chunkNodes, min((next+1)*w.chunkNodes, nodes)
 		if w.progress.Load() < end {
-			timer.Reset(writerPoll)
+			timer.Reset(pace.nap(w.progress.Load(), end, time.Now(), writerPoll, maxWriterNap))
 			select {
 			case <-timer.C:
 			case <-w.wake:
