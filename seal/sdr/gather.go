@@ -3,7 +3,6 @@ package sdr
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -25,19 +24,6 @@ const (
 	smallLayerTables     = 4
 	largeLayerTables     = 8
 )
-
-// populateStep and populateLead: while all its tables are full, the gatherer faults in the current layer's
-// buffer (populate) 2 MiB (one huge page) at a time, up to populateLead bytes ahead of the labeler, so that the
-// labeler does not take those faults and the work is spread over the layer. Past the end of the current
-// buffer it goes on into the head of the other one, where the next layer starts (in layer 1 that buffer is
-// still untouched; a 2 MiB fault took the labeler 6–12 ms at the start of layer 2 on the development VM).
-const (
-	populateStep = 2 << 20
-	populateLead = 64 << 20
-)
-
-// pageSize is the size of the small pages that populateAhead aligns to.
-var pageSize = os.Getpagesize()
 
 // firstChunkNodes is the size of a layer's first chunk, whose table the labeler fills itself before it can
 // start (startGatherer); the chunks after it double in size up to the scratch's chunk, so that the gatherer,
@@ -158,8 +144,7 @@ type gatherer struct {
 	filled    atomic.Uint64  // the tables of chunks [0, filled) are ready (or filled by the labeler)
 	claimed   atomic.Uint64  // chunks [0, claimed) are taken, by the gatherer or by the labeler itself
 	ramp      chunkRamp
-	// populated: cur[:populated] is faulted in, and past len(cur) prev[:populated-len(cur)] (or populating
-	// is not supported).
+	// populated: cur[:populated] is faulted in, and past len(cur) prev[:populated-len(cur)] (populate.go).
 	populated uint64
 	started   atomic.Bool // the gatherer is running
 	quit      atomic.Bool
@@ -301,30 +286,6 @@ func (g *gatherer) nap(need uint64, now time.Time) time.Duration {
 	return g.pace.nap(g.labelled.Load(), need, now, gatherPoll, maxNap)
 }
 
-// populateAhead faults in the next populateStep bytes of cur, from where the labeler is if it is further, then
-// of the head of prev (the next layer's first bytes, see populateLead), if they are within populateLead of the
-// labeler, and reports whether it did.
-func (g *gatherer) populateAhead() bool {
-	size, end, labelled := uint64(len(g.cur)), g.populateEnd(), g.labelled.Load()*NodeSize
-	if g.populated >= end || g.populated > labelled+populateLead {
-		return false
-	}
-	if g.populated < labelled { // the labeler got here first: its pages are in
-		g.populated = labelled &^ uint64(pageSize-1)
-	}
-	buf, off := g.cur, g.populated
-	if off >= size {
-		buf, off = g.prev, off-size
-	}
-	step := min(populateStep, uint64(len(buf))-off)
-	if !populate(buf[off : off+step]) {
-		g.populated = end // not supported: the labeler takes the faults
-		return false
-	}
-	g.populated += step
-	return true
-}
-
 // table returns the table of chunk c, spinning until it is ready (a sleep would last at least a scheduler tick),
 // or nil once ctx is done. If the gatherer has not started on the layer yet, or the table is not ready after
 // selfFillAfter — the gatherer's thread has the lowest priority and a busy machine may starve it, even halfway
@@ -371,11 +332,6 @@ func (g *gatherer) table(ctx context.Context, c uint64) *rowTable {
 // chunk cost the labeler 0.2 s per 8MiB PC1 beside two CPU hogs; a gatherer late once, as happens a few times
 // a layer on an idle machine, still gets the full wait next time.
 const minPatienceDivisor = 16
-
-// populateEnd is where populating ends: the end of cur plus the head of prev, as one offset (populated).
-func (g *gatherer) populateEnd() uint64 {
-	return uint64(len(g.cur)) + min(uint64(len(g.prev)), populateLead)
-}
 
 // stop ends the gatherer without waiting for it, and reports whether the tables are free for another layer:
 // false if the gatherer is still filling one (a starved gatherer may take seconds to get the CPU to finish it;

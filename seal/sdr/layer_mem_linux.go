@@ -5,12 +5,9 @@ import (
 	"syscall"
 )
 
-// madvPopulateWrite is MADV_POPULATE_WRITE (Linux 5.14): fault pages in writable without touching their data.
-const madvPopulateWrite = 23
-
 // allocLayer returns an anonymous private mapping of size bytes for a layer buffer, advised to use transparent
 // huge pages (parents' labels are read at random offsets of two layers; with 4 KiB pages almost every such read
-// is also a TLB miss). Its pages are faulted in as the labeler approaches them (populate, called by the
+// is also a TLB miss). Its pages are faulted in as the labeler approaches them (populateAhead, by the
 // gatherer), not here, and its first headBytes use small pages. free releases the mapping.
 func allocLayer(size uint64) (buf []byte, free func(), err error) {
 	buf, free, err = mapAnon(size)
@@ -39,13 +36,9 @@ func mapAnon(size uint64) (buf []byte, free func(), err error) {
 	return buf, func() { _ = syscall.Munmap(buf) }, nil
 }
 
-// populate faults buf's pages in, writable, without changing their data (MADV_POPULATE_WRITE), so that the
-// page faults — with huge pages, allocating and zeroing 2 MiB each — are taken by the calling thread rather
-// than by the labeler when it first writes there. It reports false where the kernel does not support it
-// (before 5.14); the first write then takes the fault.
-func populate(buf []byte) bool {
-	return syscall.Madvise(buf, madvPopulateWrite) == nil
-}
+// layersFaultLazily: layer buffers and tables are anonymous mappings whose pages are faulted in on first
+// touch (populate.go faults them in ahead of the labeler).
+const layersFaultLazily = true
 
 // mapPopulate asks mmap to fault the whole mapping in at once (Linux only).
 const mapPopulate = syscall.MAP_POPULATE

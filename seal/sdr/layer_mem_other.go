@@ -12,8 +12,9 @@ func mapAnon(size uint64) (buf []byte, free func(), err error) {
 	return make([]byte, size), func() {}, nil
 }
 
-// populate is not wired up here: the first write to each page takes its fault.
-func populate(buf []byte) bool { return false }
+// layersFaultLazily is false: the buffers come from the heap, already zeroed, so there is nothing to fault in
+// ahead of the labeler.
+const layersFaultLazily = false
 
 // mapPopulate is Linux's MAP_POPULATE; elsewhere pages fault in one by one.
 const mapPopulate = 0
