@@ -30,8 +30,8 @@ var pageSize = os.Getpagesize()
 // call lasted milliseconds on the development VM (the host backs fresh memory on first touch), and the Go
 // runtime's monitor thread takes the processor of a goroutine that stays in a system call past its tick,
 // wakes another thread to run it, and polls every 20 µs for a while after each time. At 512MiB it woke
-// 350–444 times a second against 182–278 with touching, and preempted the labeler 2,012–4,749 times per run
-// against 1,294–2,765 (docs/bench/pc1.md, fifth session).
+// 141–242 times a second against 198–439 with madvise (6 + 6 alternating runs; the ratio did not move
+// through the noise: docs/bench/pc1.md, fifth session).
 func (g *gatherer) populateAhead() bool {
 	if !layersFaultLazily {
 		return false
