@@ -32,5 +32,10 @@ func writeBehind(f *os.File, prev, off, n int64) error {
 	if cerr != nil {
 		return cerr
 	}
-	return err
+	if err != nil {
+		// A file system that does not take the call (it is generic on Linux; a FUSE mount may refuse it):
+		// fsync does the same and more.
+		return f.Sync()
+	}
+	return nil
 }
