@@ -13,8 +13,9 @@ import (
 //
 // An fsync per chunk, as before, cost the labeler on the development VM: each one is a journal commit and a
 // cache flush that the hypervisor carries out on the host, and while it did the host took 8 % of the guest's
-// CPU time (steal) instead of 1.6 %, and the block interrupts landed on the labeler's CPU (docs/bench/pc1.md,
-// fifth session: 8MiB ratio median 1.069 with fsync per chunk, 1.032 with writeBehind).
+// CPU time (steal) instead of 1.6–5.6 %, and the block interrupts landed on the labeler's CPU
+// (docs/bench/pc1.md, fifth session: 8MiB ratio median 1.071 with fsync per chunk, 1.050 with writeBehind,
+// 16 + 16 interleaved runs).
 func writeBehind(f *os.File, prev, off, n int64) error {
 	rc, err := f.SyscallConn()
 	if err != nil {

@@ -37,9 +37,9 @@ const (
 //
 // The writing goroutine runs at nice 19 and only gets ahead: finish and abort never wait for it (on a machine
 // saturated by other work it may not get a CPU for a second). finish writes whatever the goroutine has not
-// confirmed itself, and fsyncs the file, from the caller's goroutine; if the goroutine is in the middle of writing a chunk
-// too, both write the same bytes at the same offsets. os.File keeps the descriptor open until an in-flight
-// write returns, and a write after Close fails, so the goroutine never writes into another file.
+// confirmed itself, and fsyncs the file, from the caller's goroutine; if the goroutine is in the middle of
+// writing a chunk too, both write the same bytes at the same offsets. os.File keeps the descriptor open until
+// an in-flight write returns, and a write after Close fails, so the goroutine never writes into another file.
 type layerWriter struct {
 	// chunkNodes is the chunk size in nodes.
 	chunkNodes uint64
@@ -80,8 +80,8 @@ func newLayerWriter(dir string, layer int, data []byte, chunkNodes uint64, mem *
 	return w, nil
 }
 
-// run writes each chunk once it is labelled and starts its writeback, until all are written, a write fails (finish then
-// writes the rest and reports the error if it recurs) or the writer is stopped.
+// run writes each chunk once it is labelled and starts its writeback, until all are written, a write fails
+// (finish then writes the rest and reports the error if it recurs) or the writer is stopped.
 func (w *layerWriter) run() {
 	backgroundThread(false)
 	defer close(w.exited)
