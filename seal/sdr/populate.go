@@ -43,13 +43,13 @@ func (g *gatherer) populateAhead() bool {
 	if g.populated < labelled { // the labeler got here first: its pages are in
 		g.populated = labelled &^ uint64(pageSize-1)
 	}
-	buf, off := g.cur, g.populated
-	if off >= size {
+	buf, off, inCur := g.cur, g.populated, g.populated < size
+	if !inCur {
 		buf, off = g.prev, off-size
 	}
 	step := min(populateStep, uint64(len(buf))-off)
 	for p := off; p < off+step; p += uint64(pageSize) {
-		if g.populated < size && p < g.labelled.Load()*NodeSize+touchMargin {
+		if inCur && p < g.labelled.Load()*NodeSize+touchMargin {
 			continue // the labeler is (nearly) there
 		}
 		touchPage(&buf[p])
