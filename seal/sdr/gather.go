@@ -50,6 +50,13 @@ type rowTable struct {
 	rows []unsafe.Pointer
 	// copies holds, for node lo+i, the labels of its parents copied at copies[(i·degree+slot)·NodeSize:].
 	copies []byte
+	// starts holds, for node lo+i, the state after its label's block 0 at starts[i·startSize:] (writeStarts).
+	starts []byte
+}
+
+// assign points job at the table's nodes, rows and starts.
+func (t *rowTable) assign(job *labelJob) {
+	job.table, job.starts, job.lo, job.hi = unsafe.SliceData(t.rows), unsafe.SliceData(t.starts), t.lo, t.hi
 }
 
 // labelScratch is the tables the gatherer fills in turn; a Label run allocates it once for all layers.
@@ -83,7 +90,8 @@ const defaultSelfFillAfter = 2 * time.Millisecond
 func newLabelScratch(chunk, layerBytes uint64, a *arena) (*labelScratch, error) {
 	rowsLen := (chunk + prefetchDistance) * TotalParents
 	copiesLen := chunk * TotalParents * NodeSize
-	per := rowsLen*uint64(unsafe.Sizeof(unsafe.Pointer(nil))) + copiesLen
+	startsLen := chunk * startSize
+	per := rowsLen*uint64(unsafe.Sizeof(unsafe.Pointer(nil))) + copiesLen + startsLen
 	tables, alloc := smallLayerTables, mapAnon
 	if layerBytes >= hugeTablesLayerBytes {
 		tables, alloc = largeLayerTables, allocLayer
@@ -104,7 +112,8 @@ func newLabelScratch(chunk, layerBytes uint64, a *arena) (*labelScratch, error) 
 		}
 		region := buf[uint64(i)*per : uint64(i+1)*per]
 		t.rows = unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(&region[0])), rowsLen)
-		t.copies = region[per-copiesLen:]
+		t.copies = region[per-copiesLen-startsLen : per-startsLen]
+		t.starts = region[per-startsLen:]
 	}
 	return s, nil
 }
@@ -138,12 +147,14 @@ type gatherer struct {
 	pc        *ParentsCache
 	cur, prev []byte
 	degree    int
-	nodes     uint64
-	scratch   *labelScratch
-	labelled  *atomic.Uint64 // published by the labeler: the labels of nodes [0, labelled) are final
-	filled    atomic.Uint64  // the tables of chunks [0, filled) are ready (or filled by the labeler)
-	claimed   atomic.Uint64  // chunks [0, claimed) are taken, by the gatherer or by the labeler itself
-	ramp      chunkRamp
+	// job holds the layer's fields of the label jobs (replica id, layer), for writeStarts.
+	job      labelJob
+	nodes    uint64
+	scratch  *labelScratch
+	labelled *atomic.Uint64 // published by the labeler: the labels of nodes [0, labelled) are final
+	filled   atomic.Uint64  // the tables of chunks [0, filled) are ready (or filled by the labeler)
+	claimed  atomic.Uint64  // chunks [0, claimed) are taken, by the gatherer or by the labeler itself
+	ramp     chunkRamp
 	// populated: cur[:populated] is faulted in, and past len(cur) prev[:populated-len(cur)] (populate.go).
 	populated uint64
 	started   atomic.Bool // the gatherer is running
@@ -161,8 +172,10 @@ type gatherer struct {
 // goroutine — the labeler has nothing to do until it is ready, and at the start of a layer the other core is
 // busy completing the previous layer's file; the chunk is small (firstChunkNodes) — and starts the gathering
 // goroutine for the others.
-func startGatherer(pc *ParentsCache, layer int, cur, prev []byte, scratch *labelScratch, labelled *atomic.Uint64) *gatherer {
-	g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: uint64(len(cur)) / NodeSize,
+// The layer is job's (newLayerJob).
+func startGatherer(pc *ParentsCache, job labelJob, cur, prev []byte, scratch *labelScratch,
+	labelled *atomic.Uint64) *gatherer {
+	g := &gatherer{pc: pc, cur: cur, prev: prev, degree: job.degree, job: job, nodes: uint64(len(cur)) / NodeSize,
 		scratch: scratch, labelled: labelled,
 		ramp: newChunkRamp(firstChunkNodes, scratch.chunk), patience: scratch.selfFillAfter}
 	g.fill(scratch.table(0), g.bounds(0), labelled.Load())
@@ -343,8 +356,9 @@ func (g *gatherer) stop() (tablesFree bool) {
 }
 
 // fill writes the rows of nodes [b[0], b[1]) and the prefetch rows after them into t, copying the labels of
-// expander parents and of base parents below frontier.
+// expander parents and of base parents below frontier, and the nodes' starts.
 func (g *gatherer) fill(t *rowTable, b [2]uint64, frontier uint64) {
+	defer g.writeStarts(t)
 	lo, hi := b[0], b[1]
 	t.lo, t.hi = lo, hi
 	deg := uint64(g.degree)
@@ -359,10 +373,18 @@ func (g *gatherer) fill(t *rowTable, b [2]uint64, frontier uint64) {
 }
 
 // fillInPlace writes the rows of nodes [b[0], b[1]) and the prefetch rows after them into t with every label
-// addressed where it is (no copies).
+// addressed where it is (no copies), and the nodes' starts.
 func (g *gatherer) fillInPlace(t *rowTable, b [2]uint64) {
 	t.lo, t.hi = b[0], b[1]
 	g.fillRows(t, b[0], 0, b[1]-b[0]+prefetchDistance, 0, false)
+	g.writeStarts(t)
+}
+
+// writeStarts writes the block-0 states of t's nodes (see writeStarts).
+func (g *gatherer) writeStarts(t *rowTable) {
+	job := g.job
+	t.assign(&job)
+	writeStarts(&job)
 }
 
 // fillRows writes rows [from, to) of t (row i is node lo+i, at most the last node), copying as fill says when

@@ -16,6 +16,9 @@ func labelSHANI14(job *labelJob)
 func labelSHANI6(job *labelJob)
 
 //go:noescape
+func blockZeroSHANI(job *labelJob)
+
+//go:noescape
 func shaChainSHANI(job *labelJob, n int)
 
 // labelRowsKernel labels the job's nodes with the SHA-NI kernels (see labelJob for what the table must hold).
@@ -29,6 +32,9 @@ func labelRowsKernel(job *labelJob) {
 		labelSHANI14(job)
 	}
 }
+
+// blockZeroKernel writes the job's block-0 states (see writeStarts).
+func blockZeroKernel(job *labelJob) { blockZeroSHANI(job) }
 
 // shaChainKernel runs n chained label hashes with the kernels' instruction sequence (see ShaNsPerNode).
 func shaChainKernel(buf *[NodeSize]byte, n int) {

@@ -14,3 +14,8 @@ func labelRowsKernel(job *labelJob) {
 func shaChainKernel(buf *[NodeSize]byte, n int) {
 	panic("sdr: SHA-NI label kernel unavailable")
 }
+
+// blockZeroKernel is never called where haveLabelKernel is false.
+func blockZeroKernel(job *labelJob) {
+	panic("sdr: SHA-NI label kernel unavailable")
+}

@@ -92,11 +92,10 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 	labelled.Store(1)
 	var meter kernelMeter
 	defer func() { st.hasherCPU, st.preemptions = meter.totals() }()
-	g := startGatherer(pc, layer, cur, prev, scratch, labelled)
+	job := newLayerJob(replicaID, layer, cur)
+	g := startGatherer(pc, job, cur, prev, scratch, labelled)
 	defer func() { st.tablesInUse = !g.stop() }()
 	defer func() { st.selfFilled = g.selfFilled }()
-	job := labelJob{cur: unsafe.SliceData(cur), consts: labelTable, replicaID: replicaID, layer: uint32(layer),
-		degree: layerDegree(layer)}
 	for c := uint64(0); c < g.chunks(); c++ {
 		waitStart := time.Now()
 		t := g.table(ctx, c)
@@ -104,7 +103,7 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 		if t == nil {
 			return st, ctx.Err()
 		}
-		job.table, job.lo, job.hi = unsafe.SliceData(t.rows), t.lo, t.hi
+		t.assign(&job)
 		meter.start()
 		labelRows(&job)
 		meter.stop(job.hi - job.lo)
@@ -114,4 +113,11 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 		}
 	}
 	return st, nil
+}
+
+// newLayerJob returns the fields of a layer's label jobs that stay the same from chunk to chunk (the chunk's come
+// from its table: rowTable.assign).
+func newLayerJob(replicaID [32]byte, layer int, cur []byte) labelJob {
+	return labelJob{cur: unsafe.SliceData(cur), consts: labelTable, replicaID: replicaID, layer: uint32(layer),
+		degree: layerDegree(layer)}
 }

@@ -51,15 +51,17 @@ func TestLabelRowsMatchesReference(t *testing.T) {
 					want := bytes.Clone(cur)
 					referenceLabels(pc, rid, layer, want, prev, lo, lo+chunk)
 					scratch := testScratch(t, chunk, cfg.Nodes*NodeSize)
-					g := &gatherer{pc: pc, cur: cur, prev: prev, degree: layerDegree(layer), nodes: cfg.Nodes, scratch: scratch}
+					job := newLayerJob(rid, layer, cur)
+					g := &gatherer{pc: pc, cur: cur, prev: prev, degree: job.degree, job: job, nodes: cfg.Nodes,
+						scratch: scratch}
 					tab := &scratch.tables[0]
 					g.fill(tab, [2]uint64{lo, lo + chunk}, frontier)
 					// Overwrite the nodes being labelled: nothing may be read from them before they are computed.
 					for i := lo * NodeSize; i < (lo+chunk)*NodeSize; i++ {
 						cur[i] = 0xee
 					}
-					path.run(&labelJob{cur: &cur[0], table: &tab.rows[0], lo: lo, hi: lo + chunk, consts: labelTable,
-						replicaID: rid, layer: uint32(layer), degree: layerDegree(layer)})
+					tab.assign(&job)
+					path.run(&job)
 					if !bytes.Equal(cur, want) {
 						t.Fatalf("labels of nodes [%d, %d) differ from the reference", lo, lo+chunk)
 					}
@@ -268,7 +270,7 @@ func TestGathererPatience(t *testing.T) {
 	cur, prev := make([]byte, cfg.Nodes*NodeSize), randomLayer(cfg.Nodes, 7)
 	labelled := new(atomic.Uint64)
 	labelled.Store(1)
-	g := startGatherer(pc, 2, cur, prev, scratch, labelled)
+	g := startGatherer(pc, newLayerJob([32]byte{}, 2, cur), cur, prev, scratch, labelled)
 	defer g.stop()
 	for g.claimed.Load() < 2 { // the gatherer has started and claimed chunk 1
 		runtime.Gosched()
@@ -310,7 +312,7 @@ func TestGathererStopWhileFilling(t *testing.T) {
 	cur, prev := make([]byte, cfg.Nodes*NodeSize), randomLayer(cfg.Nodes, 8)
 	labelled := new(atomic.Uint64)
 	labelled.Store(1)
-	g := startGatherer(pc, 2, cur, prev, scratch, labelled)
+	g := startGatherer(pc, newLayerJob([32]byte{}, 2, cur), cur, prev, scratch, labelled)
 	for g.claimed.Load() < 2 { // it claimed chunk 1 and holds it
 		runtime.Gosched()
 	}
