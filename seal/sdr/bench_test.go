@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func BenchmarkGraphParents(b *testing.B) {
@@ -139,5 +140,17 @@ func reportThreadCPU(b *testing.B) func() {
 	return func() {
 		b.ReportMetric(float64((threadCPU()-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		runtime.UnlockOSThread()
+	}
+}
+
+func BenchmarkWriteStarts(b *testing.B) {
+	// The gatherer's cost per node for the labels' first blocks (writeStarts), a chunk at a time.
+	starts := make([]byte, gatherChunkNodes*startSize)
+	job := newLayerJob([32]byte{1}, 2, nil)
+	job.starts = unsafe.SliceData(starts)
+	b.ResetTimer()
+	for i := 0; i < b.N; i += gatherChunkNodes {
+		job.lo, job.hi = uint64(i)+1, uint64(i)+1+gatherChunkNodes
+		writeStarts(&job)
 	}
 }

@@ -161,31 +161,75 @@ func (g *gen) loopKernel(name string, degree int) {
 	g.P("\tRET")
 }
 
+// zeroStates are the two messages blockZeroKernel hashes side by side: the label kernels' registers, and six
+// more that only it can spare (it keeps the replica id's words on its stack).
+var zeroStates = []shaniasm.State{st, {S1: "X14", S2: "X15", W: [4]string{"X8", "X11", "X12", "X13"}}}
+
 // blockZeroKernel emits the kernel writing, for each node of [lo, hi), the state after block 0 of its label to
 // the job's starts: the block holds the replica id, the layer and the node index, never a label, so it can run
-// ahead of the labeler on the other core and take one of the 20 compressions off the labeler's chain.
+// ahead of the labeler on the other core and take one of the 20 compressions off the labeler's chain. The
+// nodes' blocks are independent, so it hashes two at a time, their rounds interleaved.
 func (g *gen) blockZeroKernel() {
 	g.P("")
 	g.P("// func blockZeroSHANI(job *labelJob)")
-	g.P("TEXT ·blockZeroSHANI(SB), NOSPLIT, $0-8")
+	g.P("TEXT ·blockZeroSHANI(SB), NOSPLIT, $32-8")
 	g.P("\tMOVQ job+0(FP), R13")
 	g.P("\tMOVQ %d(R13), R10", jobLo)
 	g.P("\tMOVQ %d(R13), R11", jobHi)
 	g.P("\tMOVQ %d(R13), R9", jobStarts)
 	g.prologue()
+	g.P("\tMOVOU X12, 0(SP)")
+	g.P("\tMOVOU X13, 16(SP)")
 	g.P("")
-	g.P("zero:")
+	g.P("zeropair:")
+	g.P("\tLEAQ 2(R10), DX")
+	g.P("\tCMPQ DX, R11")
+	g.P("\tJA zerolast")
+	g.zeroBlocks(zeroStates)
+	for i, s := range zeroStates {
+		g.P("\tMOVOU %s, %d(R9)", s.S1, i*startSize)
+		g.P("\tMOVOU %s, %d(R9)", s.S2, i*startSize+16)
+	}
+	g.P("\tADDQ $%d, R9", 2*startSize)
+	g.P("\tADDQ $2, R10")
+	g.P("\tJMP zeropair")
+	g.P("")
+	g.P("zerolast:")
 	g.P("\tCMPQ R10, R11")
 	g.P("\tJAE zerodone")
-	g.startLabel()
+	g.zeroBlocks(zeroStates[:1])
 	g.P("\tMOVOU X1, (R9)")
 	g.P("\tMOVOU X2, 16(R9)")
-	g.P("\tADDQ $%d, R9", startSize)
-	g.P("\tINCQ R10")
-	g.P("\tJMP zero")
 	g.P("")
 	g.P("zerodone:")
 	g.P("\tRET")
+}
+
+// zeroBlocks runs block 0 of the labels of nodes R10, R10+1, ... (one per state) from the IV: the replica id's
+// words from the stack, then the layer (SI), the node index and zeros.
+func (g *gen) zeroBlocks(states []shaniasm.State) {
+	for i, s := range states {
+		g.P("\tMOVOU %d(R8), %s", offIV, s.S1)
+		g.P("\tMOVOU %d(R8), %s", offIV+16, s.S2)
+		g.P("\tMOVOU 0(SP), %s", s.W[0])
+		g.P("\tMOVOU 16(SP), %s", s.W[1])
+		g.P("\tLEAQ %d(R10), DX", i)
+		g.P("\tMOVQ DX, CX")
+		g.P("\tSHRQ $32, CX")
+		g.P("\tSHLQ $32, CX")
+		g.P("\tORQ SI, CX")
+		g.P("\tMOVQ CX, %s // words 8, 9: layer, node >> 32", s.W[2])
+		g.P("\tMOVL DX, DX")
+		g.P("\tPINSRQ $1, DX, %s // words 10, 11: node & 0xffffffff, 0", s.W[2])
+		g.P("\tPXOR %s, %s", s.W[3], s.W[3])
+	}
+	g.MessageRounds(states, "R8", offK)
+	g.P("\tMOVOU %d(R8), X9", offIV)
+	g.P("\tMOVOU %d(R8), X10", offIV+16)
+	for _, s := range states {
+		g.P("\tPADDL X9, %s", s.S1)
+		g.P("\tPADDL X10, %s", s.S2)
+	}
 }
 
 // chainKernel emits the SHA-256 floor: labels of node 0 whose 37 parent positions all hold the previous label,
