@@ -68,9 +68,10 @@ func (m *kernelMeter) totals() (time.Duration, uint64) {
 // checked between chunks. scratch holds the gatherer's tables.
 //
 // The labels of a layer form one sequential chain (each node's base parents include its predecessor), so one
-// goroutine hashes, a chunk of nodes per kernel call (label_amd64.s with SHA-NI: each of the 20 blocks is
-// loaded straight from the two parents' labels it consists of, the labels of the node prefetchDistance ahead
-// are prefetched, nothing is assembled or allocated). A gatherer on the other core prepares each chunk's table
+// goroutine hashes, a chunk of nodes per kernel call (label_amd64.s with SHA-NI: each label starts from the
+// state after its first block, which the gatherer computed (writeStarts), each of the other 19 blocks is loaded
+// straight from the two parents' labels it consists of, the labels of the node prefetchDistance ahead are
+// prefetched, nothing is assembled or allocated). A gatherer on the other core prepares each chunk's table
 // of parents' label addresses ahead of it and copies the randomly placed parents' labels next to each other
 // (gather.go). The labeling goroutine wakes nobody: it only stores its progress in atomic counters that the
 // gatherer and the layer writer poll. It is not locked to its thread: every 10 ms the runtime preempts it, and

@@ -2,7 +2,8 @@
 // parents' labels, wherever a table of addresses says they are (in the layer buffers, or copied near each other
 // by the gathering goroutine): the 37 parent positions of the 1248-byte message are never copied into a
 // message buffer, each 64-byte block is loaded from the two parents' labels it consists of. The kernels are
-// fully unrolled (20 compressions per label), so they are generated. Run `go generate ./seal/sdr` after
+// fully unrolled (19 compressions per label: the first block's is computed ahead by blockZeroSHANI), so they
+// are generated. Run `go generate ./seal/sdr` after
 // changing this file.
 package main
 
