@@ -48,6 +48,32 @@ func BenchmarkSHA256Chain1248(b *testing.B) {
 		defer reportThreadCPU(b)()
 		shaChainKernel(&buf, b.N)
 	})
+	b.Run("labeler-chain", func(b *testing.B) {
+		// The labeling kernel with every parent slot of every node addressing its predecessor's label, starting
+		// from the precomputed first block as in labeling: the 19-compression chain the labeling core runs, with
+		// every label in the first-level cache.
+		if !haveLabelKernel {
+			b.Skip("no SHA-NI on this CPU")
+		}
+		const nodes = gatherChunkNodes
+		cur := make([]byte, (nodes+1)*NodeSize)
+		scratch := testScratch(b, nodes, uint64(len(cur)))
+		t := &scratch.tables[0]
+		t.lo, t.hi = 1, nodes+1
+		for i := range t.rows[:(nodes+prefetchDistance)*TotalParents] {
+			v := min(uint64(i/TotalParents), nodes-1)
+			t.rows[i] = unsafe.Pointer(&cur[v*NodeSize])
+		}
+		job := newLayerJob([32]byte{1}, 2, cur)
+		t.assign(&job)
+		writeStarts(&job)
+		b.SetBytes(msgLen)
+		defer reportThreadCPU(b)()
+		for i := 0; i < b.N; i += nodes {
+			labelRowsKernel(&job)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64((b.N+nodes-1)/nodes*nodes), "ns/node")
+	})
 }
 
 func BenchmarkLabel8MiB(b *testing.B) {
