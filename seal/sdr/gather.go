@@ -9,7 +9,8 @@ import (
 )
 
 // gatherChunkNodes is how many nodes one table of parents' label addresses covers (8Ki rows of up to 14
-// labels: 3.5 MiB of copies, 0.9 MiB of addresses and 0.25 MiB of first-block states): the labeler labels one table's nodes per kernel call.
+// labels: 3.5 MiB of copies, 0.9 MiB of addresses and 0.25 MiB of first-block states): the labeler labels one
+// table's nodes per kernel call.
 const gatherChunkNodes = 1 << 13
 
 // Scratch shapes by layer size (newLabelScratch). Layers from hugeTablesLayerBytes on get many tables, so that
