@@ -11,8 +11,9 @@
 // in one call: for each node they read its row of parents' label addresses (filled by the gathering goroutine,
 // seal/sdr/gather.go), prefetch the labels of the row a few ahead, and hash each block straight from the two
 // parents' labels it consists of: no message is assembled. Block 0 (the prefix) reads no label: the gathering
-// goroutine runs it ahead (blockZeroSHANI), and the labeling kernels start each label from its result. The state is in X1/X2 ([F E B A], [H G D C]), the
-// schedule in X3..X6, the replica id's words in X12/X13; the digest is stored with its two top bits cleared.
+// goroutine runs it ahead (blockZeroSHANI), and the labeling kernels start each label from its result. The
+// state is in X1/X2 ([F E B A], [H G D C]), the schedule in X3..X6, the replica id's words in X12/X13; the
+// digest is stored with its two top bits cleared.
 
 // func labelSHANI14(job *labelJob)
 TEXT ·labelSHANI14(SB), NOSPLIT, $0-8

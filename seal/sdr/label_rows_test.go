@@ -64,3 +64,31 @@ func blockZeroState(t *testing.T, rid [32]byte, layer int, node uint64) (st [sta
 	}
 	return st
 }
+
+func TestKernelOffsets(t *testing.T) {
+	// The SHA-NI kernels read labelJob and labelConsts at offsets fixed in internal/genlabel (its job* and off*
+	// constants); a field moved on one side only would make them read the wrong memory.
+	var job labelJob
+	var consts labelConsts
+	for _, tc := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"labelJob.cur", unsafe.Offsetof(job.cur), 0},
+		{"labelJob.table", unsafe.Offsetof(job.table), 8},
+		{"labelJob.lo", unsafe.Offsetof(job.lo), 16},
+		{"labelJob.hi", unsafe.Offsetof(job.hi), 24},
+		{"labelJob.consts", unsafe.Offsetof(job.consts), 32},
+		{"labelJob.replicaID", unsafe.Offsetof(job.replicaID), 40},
+		{"labelJob.layer", unsafe.Offsetof(job.layer), 72},
+		{"labelJob.starts", unsafe.Offsetof(job.starts), 80},
+		{"labelConsts.iv", unsafe.Offsetof(consts.iv), 0},
+		{"labelConsts.k", unsafe.Offsetof(consts.k), 32},
+		{"labelConsts.flip", unsafe.Offsetof(consts.flip), 288},
+		{"labelConsts.tail", unsafe.Offsetof(consts.tail), 304},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s at offset %d, internal/genlabel reads it at %d", tc.name, tc.got, tc.want)
+		}
+	}
+}
