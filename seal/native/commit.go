@@ -9,6 +9,7 @@ import (
 	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/ipfs/go-cid"
 
+	"sealfleet/seal/merkle"
 	"sealfleet/seal/porep"
 	"sealfleet/seal/sdr"
 	"sealfleet/storiface"
@@ -63,6 +64,7 @@ func (b *Backend) SealCommit1(ctx context.Context, sector storiface.SectorRef, p
 	if err != nil {
 		return nil, fmt.Errorf("C1 of %s: %w", sector, err)
 	}
+	out.Ticket = (*merkle.Node)(&t)
 	var buf bytes.Buffer
 	if err := out.WriteJSON(&buf); err != nil {
 		return nil, err

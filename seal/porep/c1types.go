@@ -21,19 +21,22 @@ const maxCommit1Bytes = 256 << 20
 // serialises to the JSON documented in docs/cli/proofs-porep.md; nodes are
 // 64 hex digits (little-endian field element bytes).
 type Commit1Output struct {
-	Version      int              `json:"version"`
-	PoRepID      merkle.Node      `json:"porepId"`
-	Nodes        uint64           `json:"nodes"`
-	Layers       int              `json:"layers"`
-	Partitions   int              `json:"partitions"`
-	PerPartition int              `json:"challengesPerPartition"`
-	ReplicaID    merkle.Node      `json:"replicaId"`
-	Seed         merkle.Node      `json:"seed"`
-	CommD        merkle.Node      `json:"commD"`
-	CommR        merkle.Node      `json:"commR"`
-	CommC        merkle.Node      `json:"commC"`
-	CommRLast    merkle.Node      `json:"commRLast"`
-	Proofs       []ChallengeProof `json:"proofs"`
+	Version      int         `json:"version"`
+	PoRepID      merkle.Node `json:"porepId"`
+	Nodes        uint64      `json:"nodes"`
+	Layers       int         `json:"layers"`
+	Partitions   int         `json:"partitions"`
+	PerPartition int         `json:"challengesPerPartition"`
+	ReplicaID    merkle.Node `json:"replicaId"`
+	Seed         merkle.Node `json:"seed"`
+	CommD        merkle.Node `json:"commD"`
+	CommR        merkle.Node `json:"commR"`
+	CommC        merkle.Node `json:"commC"`
+	CommRLast    merkle.Node `json:"commRLast"`
+	// Ticket is the ticket the replica id was derived from, which the filecoin-ffi form needs (FFIJSON); outputs
+	// written before sealfleet recorded it have none.
+	Ticket *merkle.Node     `json:"ticket,omitempty"`
+	Proofs []ChallengeProof `json:"proofs"`
 }
 
 // ChallengeProof is the vanilla proof of one challenged node c
