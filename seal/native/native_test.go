@@ -3,6 +3,7 @@ package native
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -282,5 +283,47 @@ func TestExternalProver(t *testing.T) {
 				t.Fatalf("proof = %q, %v; want %q", proof, err, tc.want)
 			}
 		})
+	}
+}
+
+func TestExternalProverGetsFFICommit1(t *testing.T) {
+	// The request on the prover's stdin carries the C1 output twice: as sealfleet writes it, and in the form
+	// filecoin-ffi's SealCommitPhase2 takes, with the sector's ticket and public inputs.
+	ctx := context.Background()
+	b := newTestBackend(t)
+	s := sealSector(t, b, 9, [][]byte{nil})
+	c1o, err := b.SealCommit1(ctx, s.sector, s.paths, testTicket, testSeed, s.pieces, s.cids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqPath := filepath.Join(t.TempDir(), "request.json")
+	p := ExternalProver{Command: []string{"sh", "-c", `cat > "$0" && printf snark`, reqPath}}
+	if _, err := p.Prove(ctx, s.sector, c1o); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(reqPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req ExternalRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		t.Fatal(err)
+	}
+	var ffi porep.FFICommit1
+	if err := json.Unmarshal(req.Commit1FFI, &ffi); err != nil {
+		t.Fatalf("commit1Ffi: %v", err)
+	}
+	out, err := porep.ReadCommit1JSON(bytes.NewReader(c1o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := s.public(t)
+	if ffi.RegisteredProof != "StackedDrg2KiBV1_1" || ffi.Ticket != pub.Ticket || ffi.Seed != pub.Seed ||
+		ffi.CommR != pub.CommR || ffi.CommD != pub.CommD || ffi.ReplicaID != porep.FFIBytes(out.ReplicaID) ||
+		len(ffi.VanillaProofs["StackedDrg2KiBV1"]) != out.Partitions {
+		t.Fatalf("commit1Ffi public inputs or proofs differ: %s %x %x", ffi.RegisteredProof, ffi.Ticket, ffi.ReplicaID)
+	}
+	if FFICommit1(abi.RegisteredSealProof_StackedDrg2KiBV1_1_Feat_SyntheticPoRep, c1o) != nil || FFICommit1(s.sector.ProofType, []byte("{}")) != nil {
+		t.Fatal("a filecoin-ffi form for a synthetic proof or a non-C1 input")
 	}
 }

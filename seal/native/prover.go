@@ -135,6 +135,9 @@ type ExternalRequest struct {
 	Miner     abi.ActorID             `json:"miner"`
 	Number    abi.SectorNumber        `json:"number"`
 	Commit1   json.RawMessage         `json:"commit1"` // the C1 output, as documented in docs/cli/proofs-porep.md
+	// Commit1FFI is the same C1 output in the form filecoin-ffi's SealCommitPhase2 takes (porep.FFIJSON), for
+	// the V1 and V1_1 proofs when the output records its ticket; absent otherwise.
+	Commit1FFI json.RawMessage `json:"commit1Ffi,omitempty"`
 }
 
 var _ Prover = ExternalProver{}
@@ -152,7 +155,8 @@ func (p ExternalProver) Prove(ctx context.Context, sector storiface.SectorRef, c
 	if timeout <= 0 {
 		timeout = 2 * time.Hour
 	}
-	req, err := json.Marshal(ExternalRequest{ProofType: sector.ProofType, Miner: sector.ID.Miner, Number: sector.ID.Number, Commit1: json.RawMessage(c1o)})
+	req, err := json.Marshal(ExternalRequest{ProofType: sector.ProofType, Miner: sector.ID.Miner, Number: sector.ID.Number,
+		Commit1: json.RawMessage(c1o), Commit1FFI: FFICommit1(sector.ProofType, c1o)})
 	if err != nil {
 		return nil, err
 	}
@@ -184,4 +188,18 @@ func lastBytes(s string, n int) string {
 		return "(empty)"
 	}
 	return s
+}
+
+// FFICommit1 returns the C1 output c1o in the form filecoin-ffi's SealCommitPhase2 takes (porep.FFIJSON), or nil
+// where there is none: a proof type other than V1 and V1_1, or an output without its ticket (or not a C1 output).
+func FFICommit1(proof abi.RegisteredSealProof, c1o storiface.Commit1Out) json.RawMessage {
+	out, err := porep.ReadCommit1JSON(bytes.NewReader(c1o))
+	if err != nil {
+		return nil
+	}
+	js, err := out.FFIJSON(proof)
+	if err != nil {
+		return nil
+	}
+	return js
 }

@@ -89,6 +89,11 @@ func Seal(ctx context.Context, b *native.Backend, dir string, req SealRequest, p
 	for _, p := range out.Proofs {
 		rec.Challenges = append(rec.Challenges, p.Challenge)
 	}
+	if ffi := native.FFICommit1(req.Sector.ProofType, c1o); ffi != nil {
+		if err := writeFileAtomic(filepath.Join(dir, FFICommit1File), ffi); err != nil {
+			return rec, err
+		}
+	}
 	var proof storiface.Proof
 	if err := stage("C2", func() error { proof, err = prover.Prove(ctx, req.Sector, c1o); return err }); err != nil {
 		return rec, fmt.Errorf("C2 (%s prover): %w", prover.Name(), err)

@@ -21,6 +21,8 @@ import (
 const (
 	RecordFile = "seal.json"
 	ProofFile  = "proof"
+	// FFICommit1File is the C1 output in the form filecoin-ffi's SealCommitPhase2 takes (V1 and V1_1 proofs).
+	FFICommit1File = "commit1-ffi.json"
 )
 
 // Record is DIR/seal.json: what was sealed and its public inputs.

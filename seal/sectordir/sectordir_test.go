@@ -3,6 +3,8 @@ package sectordir
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"math/rand"
 	"os"
@@ -42,6 +44,12 @@ func TestSealVerifyUnseal2KiB(t *testing.T) {
 	b, dir, rec := sealTestDir(t, abi.RegisteredSealProof_StackedDrg2KiBV1_1, data)
 	if len(rec.Challenges) == 0 || rec.CommR == "" || rec.Seconds["PC1"] <= 0 {
 		t.Fatalf("record incomplete: %+v", rec)
+	}
+	// The C1 output in filecoin-ffi's form, with the sector's ticket.
+	var ffi porep.FFICommit1
+	if raw, err := os.ReadFile(filepath.Join(dir, FFICommit1File)); err != nil || json.Unmarshal(raw, &ffi) != nil ||
+		hex.EncodeToString(ffi.Ticket[:]) != rec.Ticket || ffi.RegisteredProof != "StackedDrg2KiBV1_1" {
+		t.Fatalf("%s: %v, ticket %x, proof %q (record ticket %s)", FFICommit1File, err, ffi.Ticket, ffi.RegisteredProof, rec.Ticket)
 	}
 	checks, err := Verify(ctx, b, dir)
 	if err != nil {
