@@ -91,8 +91,8 @@ func printPC1Result(w io.Writer, res sdr.PC1BenchResult) {
 	fmt.Fprintf(w, "crypto/sha256 for the same chain: %.1f ns/node\n", res.ShaStdlibNsPerNode)
 	fmt.Fprintf(w, "hasher thread CPU %.1f ns/node, SHA-256 loop CPU %.1f ns/node, cpuRatio %.3f\n",
 		res.HasherCPUNsPerNode, res.ShaCPUNsPerNode, res.CPURatio)
-	fmt.Fprintf(w, "hasher waited for the gatherer %.1f ns/node, lost its CPU %d times\n",
-		res.HasherWaitNsPerNode, res.HasherPreemptions)
+	fmt.Fprintf(w, "hasher waited for the gatherer %.1f ns/node, lost its CPU %d times; gatherer thread CPU %.1f ns/node\n",
+		res.HasherWaitNsPerNode, res.HasherPreemptions, res.GathererCPUNsPerNode)
 	if res.HostStealPercent >= 0 {
 		fmt.Fprintf(w, "hypervisor steal %.1f %% of the busy CPUs' time while labeling, %.1f %% during the floor\n",
 			res.HostStealPercent, res.FloorHostStealPercent)

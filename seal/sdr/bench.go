@@ -41,11 +41,14 @@ type PC1BenchResult struct {
 	ParentsCacheGenerated bool    `json:"parentsCacheGenerated"`
 	ParentsCacheBytes     uint64  `json:"parentsCacheBytes"`
 	// HasherCPUNsPerNode is the thread CPU time of the label kernel calls per node and ShaCPUNsPerNode the
-	// SHA-256 loop's (both from getrusage RUSAGE_THREAD); CPURatio is their quotient. Unlike Ratio they do not count time the
-	// thread waited for a processor, so they stay meaningful on a machine shared with other work.
+	// SHA-256 loop's (both from CLOCK_THREAD_CPUTIME_ID); CPURatio is their quotient. Unlike Ratio they do not
+	// count time the thread waited for a processor, so they stay meaningful on a machine shared with other work.
 	HasherCPUNsPerNode float64 `json:"hasherCpuNsPerNode"`
 	ShaCPUNsPerNode    float64 `json:"shaCpuNsPerNode"`
 	CPURatio           float64 `json:"cpuRatio"`
+	// GathererCPUNsPerNode is the thread CPU time per node the gatherer spent filling tables (copies, addresses
+	// and first-block states), on the other core: it must stay below HasherCPUNsPerNode.
+	GathererCPUNsPerNode float64 `json:"gathererCpuNsPerNode"`
 	// HasherWaitNsPerNode is the wall time per node the hashing thread spent waiting for the gatherer.
 	HasherWaitNsPerNode float64 `json:"hasherWaitNsPerNode"`
 	// HasherPreemptions is how often the hashing thread lost its CPU to another thread during the kernel
@@ -172,6 +175,7 @@ func BenchPC1(ctx context.Context, cfg Config, parentsDir, workDir string) (PC1B
 	res.ShaCPUNsPerNode = (cpuBefore + cpuAfter) / 2
 	res.HasherCPUNsPerNode = stats.HasherCPUSeconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
 	res.HasherWaitNsPerNode = stats.HasherWaitSeconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
+	res.GathererCPUNsPerNode = stats.GathererCPUSeconds * 1e9 / float64(cfg.Nodes*uint64(cfg.Layers))
 	res.HasherPreemptions = stats.HasherPreemptions
 	if res.ShaCPUNsPerNode > 0 {
 		res.CPURatio = res.HasherCPUNsPerNode / res.ShaCPUNsPerNode

@@ -153,8 +153,12 @@ type gatherer struct {
 	nodes    uint64
 	scratch  *labelScratch
 	labelled *atomic.Uint64 // published by the labeler: the labels of nodes [0, labelled) are final
-	filled   atomic.Uint64  // the tables of chunks [0, filled) are ready (or filled by the labeler)
-	claimed  atomic.Uint64  // chunks [0, claimed) are taken, by the gatherer or by the labeler itself
+	// consumed is published by the labeler after labelled: it is done with the tables of chunks [0, consumed).
+	// A table is refilled only once its chunk is consumed: waiting for labelled alone let the gatherer refill
+	// an empty chunk's table (chunks of one node: chunk 0 holds no node) before the labeler had read it.
+	consumed atomic.Uint64
+	filled   atomic.Uint64 // the tables of chunks [0, filled) are ready (or filled by the labeler)
+	claimed  atomic.Uint64 // chunks [0, claimed) are taken, by the gatherer or by the labeler itself
 	ramp     chunkRamp
 	// populated: cur[:populated] is faulted in, and past len(cur) prev[:populated-len(cur)] (populate.go).
 	populated uint64
@@ -167,6 +171,9 @@ type gatherer struct {
 	patience   time.Duration
 	// pace measures the labeler's pace from the gatherer's first wait in this layer (nap).
 	pace pacer
+	// fillCPU is the thread CPU time, in nanoseconds, the gathering goroutine has spent filling tables (Linux;
+	// 0 elsewhere).
+	fillCPU atomic.Int64
 }
 
 // startGatherer fills the table of the first chunk of a layer whose node 0 is already labelled on the calling
@@ -259,7 +266,7 @@ func (g *gatherer) run() {
 func (g *gatherer) fillTables() {
 	for c := uint64(1); c < g.chunks(); c++ {
 		if n := uint64(len(g.scratch.tables)); c >= n {
-			for g.labelled.Load() < g.bounds(c - n)[1] {
+			for g.consumed.Load() <= c-n {
 				if g.quit.Load() {
 					return
 				}
@@ -286,7 +293,9 @@ func (g *gatherer) fillTables() {
 			}
 			time.Sleep(gatherPoll)
 		}
+		cpu := threadCPU() // the goroutine is locked to its thread (backgroundThread)
 		g.fill(g.scratch.table(c), g.bounds(c), g.labelled.Load())
+		g.fillCPU.Add(int64(threadCPU() - cpu))
 		g.filled.Store(c + 1)
 		g.busy.Store(false)
 	}

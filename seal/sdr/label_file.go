@@ -42,6 +42,9 @@ type LabelStats struct {
 	// HasherCPUSeconds is the thread CPU time of the label kernel calls over all layers (Linux; 0 elsewhere).
 	// Compared with wall time it shows how much of the run the hasher actually had a processor.
 	HasherCPUSeconds float64
+	// GathererCPUSeconds is the thread CPU time the gatherer spent filling tables over all layers (Linux; 0
+	// elsewhere). Close to HasherCPUSeconds, the gatherer is about to become the bound (large sectors).
+	GathererCPUSeconds float64
 	// HasherWaitSeconds is how long the hashing thread waited for the gatherer's tables over all layers.
 	HasherWaitSeconds float64
 	// HasherPreemptions is how often the hashing thread lost its CPU to another thread during the kernel calls
@@ -141,6 +144,7 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		}
 		ls, err := labelLayer(ctx, pc, replicaID, layer, cur, prev, w, scratch)
 		stats.HasherCPUSeconds += ls.hasherCPU.Seconds()
+		stats.GathererCPUSeconds += ls.gathererCPU.Seconds()
 		stats.HasherWaitSeconds += ls.waited.Seconds()
 		stats.HasherPreemptions += ls.preemptions
 		if err != nil {
@@ -174,6 +178,7 @@ func labelFiles(ctx context.Context, cfg Config, pc *ParentsCache, replicaID [32
 		secs := time.Since(start).Seconds()
 		stats.LayerSeconds = append(stats.LayerSeconds, secs)
 		log.Info("layer labelled", "layer", layer, "seconds", secs, "hasher_cpu_seconds", ls.hasherCPU.Seconds(),
+			"gatherer_cpu_seconds", ls.gathererCPU.Seconds(),
 			"hasher_wait_seconds", ls.waited.Seconds(), "hasher_preemptions", ls.preemptions,
 			"chunks_filled_by_hasher", ls.selfFilled)
 		cur, prev = prev, cur

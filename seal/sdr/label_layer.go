@@ -17,6 +17,9 @@ const prefetchDistance = 8
 type layerStats struct {
 	// hasherCPU is the CPU time of the label kernel calls (0 where not measured).
 	hasherCPU time.Duration
+	// gathererCPU is the CPU time the gathering goroutine spent filling tables by the end of the layer (0 where
+	// not measured): with hasherCPU it shows how close the gatherer is to becoming the bound.
+	gathererCPU time.Duration
 	// waited is the wall time the labeler waited for the gatherer's tables.
 	waited time.Duration
 	// preemptions is how often the labeling thread lost its CPU to another thread during the kernel calls
@@ -96,7 +99,7 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 	job := newLayerJob(replicaID, layer, cur)
 	g := startGatherer(pc, job, cur, prev, scratch, labelled)
 	defer func() { st.tablesInUse = !g.stop() }()
-	defer func() { st.selfFilled = g.selfFilled }()
+	defer func() { st.selfFilled, st.gathererCPU = g.selfFilled, time.Duration(g.fillCPU.Load()) }()
 	for c := uint64(0); c < g.chunks(); c++ {
 		waitStart := time.Now()
 		t := g.table(ctx, c)
@@ -108,7 +111,8 @@ func labelLayer(ctx context.Context, pc *ParentsCache, replicaID [32]byte, layer
 		meter.start()
 		labelRows(&job)
 		meter.stop(job.hi - job.lo)
-		labelled.Store(job.hi) // t may be refilled from now on, and the writer may write these nodes
+		labelled.Store(job.hi)  // the writer may write these nodes
+		g.consumed.Store(c + 1) // t may be refilled from now on
 		if err = ctx.Err(); err != nil {
 			return st, err
 		}
