@@ -363,8 +363,8 @@ func TestWorkerRestartReschedules(t *testing.T) {
 	}
 	op := runAsync(r.ctx, c2(n.m))
 	<-r.backend.Entered
-	release()
-	w1.Close() // the worker process dies under the running call …
+	w1.Close() // the worker process dies under the running call (still held: it cannot have returned) …
+	release()  // (the call run after the restart goes through)
 	if err := n.m.RemoveWorker(r.ctx, id1); err != nil {
 		t.Fatal(err)
 	}
