@@ -2,6 +2,7 @@ package sdr
 
 import (
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -21,8 +22,11 @@ func threadCPU() time.Duration {
 }
 
 // threadUsage returns the calling OS thread's id, CPU time (user + system) and involuntary context switches
-// (times another thread took its CPU), or zeros if unavailable.
+// (times another thread took its CPU), or zeros if unavailable. The goroutine is locked to its thread for the
+// three system calls, so that all three describe one thread.
 func threadUsage() (cpu time.Duration, preemptions uint64, tid int) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_THREAD, &ru); err != nil {
 		return 0, 0, 0

@@ -50,7 +50,7 @@ func (m *kernelMeter) start() { m.cpu0, m.pre0, m.tid0 = threadUsage() }
 func (m *kernelMeter) stop(nodes uint64) {
 	cpu, pre, tid := threadUsage()
 	m.nodes += nodes
-	if tid == m.tid0 && tid != 0 {
+	if tid == m.tid0 && tid != 0 && cpu >= m.cpu0 && pre >= m.pre0 {
 		m.cpu += cpu - m.cpu0
 		m.pre += pre - m.pre0
 		m.measured += nodes

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"sync/atomic"
@@ -197,18 +198,25 @@ func TestLabelLayerAllocationsDoNotGrowWithNodes(t *testing.T) {
 	// The hot loops allocate nothing: a layer of 16× more nodes (60 more chunks of 256) makes about the same
 	// number of allocations. Some are per layer and vary from run to run — the gatherer's and the writer's
 	// threads end with them (they lock their threads and lower their priority), and a goroutine's first sleep
-	// allocates its timer — so a few more are tolerated; one per chunk would be 60 more.
+	// allocates its timer — so a few more are tolerated; one per chunk would be 60 more. A busy machine adds
+	// some (more waits and sleeps), never removes any, so each size counts its fewest over five runs.
 	allocs := func(nodes uint64) float64 {
 		cfg := Config{Nodes: nodes, Layers: 2, PoRepID: [32]byte{13}, Version: V1_1}
 		pc := openTestCache(t, cfg)
 		cur := make([]byte, nodes*NodeSize)
 		prev := make([]byte, nodes*NodeSize)
-		scratch := testScratch(t, 256, cfg.Nodes*NodeSize)
-		return testing.AllocsPerRun(3, func() {
-			if _, err := labelLayer(t.Context(), pc, [32]byte{1}, 2, cur, prev, nil, scratch); err != nil {
-				t.Fatal(err)
-			}
-		})
+		fewest := math.Inf(1)
+		for range 5 {
+			fewest = min(fewest, testing.AllocsPerRun(1, func() {
+				// New tables each run, as labelFiles makes when a starved gatherer is still filling one at the
+				// end of a layer (a busy machine): the same number of allocations for both sizes.
+				scratch := testScratch(t, 256, cfg.Nodes*NodeSize)
+				if _, err := labelLayer(t.Context(), pc, [32]byte{1}, 2, cur, prev, nil, scratch); err != nil {
+					t.Fatal(err)
+				}
+			}))
+		}
+		return fewest
 	}
 	small, large := allocs(1<<10), allocs(1<<14)
 	if large > small+8 {
