@@ -151,15 +151,6 @@ func FFIProofName(proof abi.RegisteredSealProof) (registered, vanilla string, er
 // output must carry its ticket (ErrNoTicket) and match proof's graph; o's proofs are converted, not verified
 // (Commit1 verified them when it made them, VerifyCommit1 checks them again).
 func (o *Commit1Output) FFIJSON(proof abi.RegisteredSealProof) ([]byte, error) {
-	f, err := o.FFI(proof)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(f)
-}
-
-// FFI is FFIJSON before encoding.
-func (o *Commit1Output) FFI(proof abi.RegisteredSealProof) (*FFICommit1, error) {
 	registered, vanilla, err := FFIProofName(proof)
 	if err != nil {
 		return nil, err
@@ -168,10 +159,14 @@ func (o *Commit1Output) FFI(proof abi.RegisteredSealProof) (*FFICommit1, error) 
 	if err != nil {
 		return nil, err
 	}
-	return o.ffi(registered, vanilla, cfg)
+	f, err := o.ffi(registered, vanilla, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(f)
 }
 
-// ffi is FFI for the graph of cfg, the proof named registered (its vanilla proofs in the variant vanilla).
+// ffi converts o for the graph of cfg, the proof named registered (its vanilla proofs in the variant vanilla).
 func (o *Commit1Output) ffi(registered, vanilla string, cfg sdr.Config) (*FFICommit1, error) {
 	if o.Ticket == nil {
 		return nil, ErrNoTicket
@@ -230,23 +225,25 @@ func ffiChallenge(p *ChallengeProof, cfg sdr.Config, shapeD, shapeR merkle.Shape
 		}
 		return FFIColumnProof{Column: FFIColumn{Index: uint32(c.Index), Rows: ffiNodes(c.Rows)}, InclusionProof: proof}, nil
 	}
+	cols := func(cs []ColumnProof) ([]FFIColumnProof, error) {
+		out := make([]FFIColumnProof, len(cs))
+		for i, c := range cs {
+			var err error
+			if out[i], err = col(c); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
 	rc := &out.ReplicaColumnProofs
 	if rc.CX, err = col(p.Column); err != nil {
 		return out, err
 	}
-	for _, c := range p.DRGParents {
-		fc, err := col(c)
-		if err != nil {
-			return out, err
-		}
-		rc.DRGParents = append(rc.DRGParents, fc)
+	if rc.DRGParents, err = cols(p.DRGParents); err != nil {
+		return out, err
 	}
-	for _, c := range p.ExpParents {
-		fc, err := col(c)
-		if err != nil {
-			return out, err
-		}
-		rc.ExpParents = append(rc.ExpParents, fc)
+	if rc.ExpParents, err = cols(p.ExpParents); err != nil {
+		return out, err
 	}
 	for layer := 1; layer <= cfg.Layers; layer++ {
 		parents := make([]FFIBytes, 0, sdr.TotalParents)

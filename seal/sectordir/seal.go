@@ -89,7 +89,8 @@ func Seal(ctx context.Context, b *native.Backend, dir string, req SealRequest, p
 	for _, p := range out.Proofs {
 		rec.Challenges = append(rec.Challenges, p.Challenge)
 	}
-	if ffi := native.FFICommit1(req.Sector.ProofType, c1o); ffi != nil {
+	// The filecoin-ffi form of the C1 output, for the proofs that have one (V1, V1_1).
+	if ffi, ffiErr := out.FFIJSON(req.Sector.ProofType); ffiErr == nil {
 		if err := writeFileAtomic(filepath.Join(dir, FFICommit1File), ffi); err != nil {
 			return rec, err
 		}
