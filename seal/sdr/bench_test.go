@@ -143,7 +143,7 @@ func BenchmarkGatherFill(b *testing.B) {
 	for _, nodes := range []uint64{1 << 18, 1 << 22} {
 		b.Run(fmt.Sprint(nodes), func(b *testing.B) {
 			pc, cur, prev, scratch := benchLayers(b, nodes)
-			g := &gatherer{pc: pc, cur: cur, prev: prev, degree: TotalParents, job: newLayerJob([32]byte{1}, 2, cur),
+			g := &gatherer{pc: pc, cur: cur, prev: prev, job: newLayerJob([32]byte{1}, 2, cur),
 				nodes: nodes, scratch: scratch}
 			b.ResetTimer()
 			lo := uint64(1)

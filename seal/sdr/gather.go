@@ -147,8 +147,7 @@ func (s *labelScratch) Close() {
 type gatherer struct {
 	pc        *ParentsCache
 	cur, prev []byte
-	degree    int
-	// job holds the layer's fields of the label jobs (replica id, layer), for writeStarts.
+	// job holds the layer's fields of the label jobs (replica id, layer, degree), for writeStarts and the rows.
 	job      labelJob
 	nodes    uint64
 	scratch  *labelScratch
@@ -183,7 +182,7 @@ type gatherer struct {
 // The layer is job's (newLayerJob).
 func startGatherer(pc *ParentsCache, job labelJob, cur, prev []byte, scratch *labelScratch,
 	labelled *atomic.Uint64) *gatherer {
-	g := &gatherer{pc: pc, cur: cur, prev: prev, degree: job.degree, job: job, nodes: uint64(len(cur)) / NodeSize,
+	g := &gatherer{pc: pc, cur: cur, prev: prev, job: job, nodes: uint64(len(cur)) / NodeSize,
 		scratch: scratch, labelled: labelled,
 		ramp: newChunkRamp(firstChunkNodes, scratch.chunk), patience: scratch.selfFillAfter}
 	g.fill(scratch.table(0), g.bounds(0), labelled.Load())
@@ -371,7 +370,7 @@ func (g *gatherer) fill(t *rowTable, b [2]uint64, frontier uint64) {
 	defer g.writeStarts(t)
 	lo, hi := b[0], b[1]
 	t.lo, t.hi = lo, hi
-	deg := uint64(g.degree)
+	deg := uint64(g.job.degree)
 	if haveGatherKernel {
 		gatherRowsAsm(&gatherJob{parents: &g.pc.Parents(lo)[0], cur: unsafe.SliceData(g.cur),
 			prev: unsafe.SliceData(g.prev), rows: &t.rows[0], copies: &t.copies[0], n: hi - lo,
@@ -400,7 +399,7 @@ func (g *gatherer) writeStarts(t *rowTable) {
 // fillRows writes rows [from, to) of t (row i is node lo+i, at most the last node), copying as fill says when
 // copies is set, else addressing every label where it is.
 func (g *gatherer) fillRows(t *rowTable, lo, from, to, frontier uint64, copies bool) {
-	deg := uint64(g.degree)
+	deg := uint64(g.job.degree)
 	for i := from; i < to; i++ {
 		parents := g.pc.Parents(min(lo+i, g.nodes-1))
 		row := t.rows[i*deg : (i+1)*deg]

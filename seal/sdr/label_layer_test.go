@@ -53,7 +53,7 @@ func TestLabelRowsMatchesReference(t *testing.T) {
 					referenceLabels(pc, rid, layer, want, prev, lo, lo+chunk)
 					scratch := testScratch(t, chunk, cfg.Nodes*NodeSize)
 					job := newLayerJob(rid, layer, cur)
-					g := &gatherer{pc: pc, cur: cur, prev: prev, degree: job.degree, job: job, nodes: cfg.Nodes,
+					g := &gatherer{pc: pc, cur: cur, prev: prev, job: job, nodes: cfg.Nodes,
 						scratch: scratch}
 					tab := &scratch.tables[0]
 					g.fill(tab, [2]uint64{lo, lo + chunk}, frontier)

@@ -62,7 +62,7 @@ func (g *gatherer) populateAhead() bool {
 // (populated).
 func (g *gatherer) populateEnd() uint64 {
 	end := uint64(len(g.cur))
-	if g.degree == BaseDegree {
+	if g.job.degree == BaseDegree {
 		end += min(uint64(len(g.prev)), populateLead)
 	}
 	return end

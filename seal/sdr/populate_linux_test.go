@@ -35,7 +35,7 @@ func TestPopulateAheadFaultsInPagesAheadOfTheLabeler(t *testing.T) {
 			copy(cur, want)
 			labelled := new(atomic.Uint64)
 			labelled.Store(at)
-			g := &gatherer{cur: cur, prev: prev, degree: tc.degree, labelled: labelled}
+			g := &gatherer{cur: cur, prev: prev, job: labelJob{degree: tc.degree}, labelled: labelled}
 			for g.populateAhead() {
 			}
 			if !bytes.Equal(cur[:len(want)], want) {
