@@ -1,10 +1,6 @@
 package sdr
 
-import (
-	"os"
-	"sync/atomic"
-	"unsafe"
-)
+import "os"
 
 // populateStep and populateLead: while all its tables are full, the gatherer faults in the current layer's
 // buffer 2 MiB (one huge page) at a time, up to populateLead bytes ahead of the labeler, so that the labeler
@@ -52,6 +48,9 @@ func (g *gatherer) populateAhead() bool {
 		if inCur && p < g.labelled.Load()*NodeSize+touchMargin {
 			continue // the labeler is (nearly) there
 		}
+		if g.quit.Load() {
+			return false // stopped: the buffers are another layer's now (see touchPage)
+		}
 		touchPage(&buf[p])
 	}
 	g.populated += step
@@ -67,7 +66,3 @@ func (g *gatherer) populateEnd() uint64 {
 	}
 	return end
 }
-
-// touchPage faults in the page at p, writable, without changing its data: an atomic add of zero, so that
-// even a labeler that overtook a starved gatherer and writes the same word at that moment loses nothing.
-func touchPage(p *byte) { atomic.AddUint32((*uint32)(unsafe.Pointer(p)), 0) }
