@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,7 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(profile) })
+	launcher := keepThread(t) // Chromium is started on it: see keptThread
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath),
 		chromedp.Flag("headless", true),
@@ -61,10 +63,49 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 	}
 	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf), chromedp.WithErrorf(errorf))
 	t.Cleanup(bcancel)
-	if err := chromedp.Run(bctx); err != nil {
+	if err := launcher.run(func() error { return chromedp.Run(bctx) }); err != nil {
 		t.Fatalf("starting %s: %v", ChromiumPath, err)
 	}
 	return bctx
+}
+
+// keptThread runs functions on one OS thread that stays alive until the test's cleanups have stopped the
+// browser; Chromium is started on it.
+//
+// chromedp starts Chromium with a parent-death signal (SIGKILL), and Linux sends that signal when the thread
+// that forked the child exits, not the process (golang.org/issue/27505). Go ends a thread when a goroutine
+// locked to it returns without unlocking, which sealfleet's PC1 gatherer does on purpose (its thread has the
+// idle scheduling class, which an unprivileged thread cannot undo). Forked from an ordinary thread of the
+// pool, the browser died whenever a later gatherer happened to run on that thread and ended: the dashboard
+// test lost its tab ("context canceled", the DevTools connection at EOF) just after a sector's PreCommit1.
+type keptThread struct{ calls chan func() }
+
+// keepThread locks a new goroutine to its thread until the test's cleanups end. Call it before registering
+// the browser's cleanups: cleanups run last-in first-out, so the thread is released after they have run.
+func keepThread(t testing.TB) *keptThread {
+	k := &keptThread{calls: make(chan func())}
+	done := make(chan struct{})
+	go func() {
+		goruntime.LockOSThread()
+		defer goruntime.UnlockOSThread()
+		for {
+			select {
+			case f := <-k.calls:
+				f()
+			case <-done:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(done) })
+	return k
+}
+
+// run runs f on the kept thread and returns its error.
+func (k *keptThread) run(f func() error) error {
+	errc := make(chan error, 1)
+	k.calls <- func() { errc <- f() }
+	return <-errc
 }
 
 // ArtifactDir is where screenshots go: $SEALFLEET_ARTIFACTS/sub if that variable is set (created), else a
