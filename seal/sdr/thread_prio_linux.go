@@ -16,6 +16,13 @@ import (
 // Starved helpers are covered: the labeler fills a table itself when the gatherer does not start on it
 // (gatherer.table), and the writer, at nice 19 rather than SCHED_IDLE, still gets a share on a saturated
 // machine.
+//
+// Ending threads has one consequence outside this package: Linux sends a child's parent-death signal
+// (SysProcAttr.Pdeathsig) when the thread that forked it exits, so a child that another part of the process
+// started with one from a thread of Go's pool dies when a helper later ends on that thread
+// (golang.org/issue/27505). sealfleet starts its own children without one; code embedding this package that
+// sets Pdeathsig should fork from a goroutine locked to its thread for the child's life (as browsertest does
+// for Chromium).
 func backgroundThread(idle bool) {
 	runtime.LockOSThread()
 	if idle && unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_IDLE}, 0) == nil {
