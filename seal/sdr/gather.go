@@ -295,8 +295,10 @@ func (g *gatherer) fillTables() {
 		cpu := threadCPU() // the goroutine is locked to its thread (backgroundThread)
 		g.fill(g.scratch.table(c), g.bounds(c), g.labelled.Load())
 		g.fillCPU.Add(int64(threadCPU() - cpu))
-		g.filled.Store(c + 1)
+		// Not busy before the table is published: a labeler that has labelled the layer's last chunk from it
+		// and stops the gatherer must find the tables free.
 		g.busy.Store(false)
+		g.filled.Store(c + 1)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // openTestCache opens (generating) cfg's parents cache in a per-test directory.
@@ -101,7 +102,9 @@ func TestLabelFilesStarvedGathererDoesNotHoldUpTheNextLayer(t *testing.T) {
 	// labeler fills every later table of that layer itself, does not wait for the gatherer when the layer ends,
 	// gives the next layers new tables, and every layer is right. (Whether the gatherer claims a chunk before
 	// the labeler has taken them all depends on scheduling; the labels must be right either way.
-	// TestGathererStopWhileFilling covers stop itself.)
+	// TestGathererStopWhileFilling covers stop itself.) The later layers' labelers wait as long as it takes
+	// for their gatherers, so that on a loaded machine those are not caught filling a table too, which would
+	// rightly cost another set of tables.
 	cfg := Config{Nodes: 1 << 12, Layers: 3, PoRepID: [32]byte{41}, Version: V1_1}
 	pc := openTestCache(t, cfg)
 	rid := [32]byte{5, 6}
@@ -111,6 +114,8 @@ func TestLabelFilesStarvedGathererDoesNotHoldUpTheNextLayer(t *testing.T) {
 			s.selfFillAfter = 0
 			s.stall = new(atomic.Bool)
 			s.stall.Store(true) // never released: the gatherer leaves only when it is stopped
+		} else {
+			s.selfFillAfter = time.Minute
 		}
 		made = append(made, s)
 	}
