@@ -254,23 +254,11 @@ func (c *Core) wait(r *Request, h *WorkerHandle, wi int) {
 // unwait takes a waiting request out of its window (or reservation) and releases its claims.
 func (c *Core) unwait(r *Request) {
 	h := r.worker
-	if r.window >= 0 {
-		w := &h.windows[r.window]
-		ns := h.need(r.key)
-		w.alloc.Free(&ns.need)
-		h.windowSum.Free(&ns.need)
-		for i, o := range w.todo {
-			if o == r {
-				w.todo = append(w.todo[:i], w.todo[i+1:]...)
-				break
-			}
-		}
-	}
+	c.takeOut(r)
 	if h.reservedBy == r {
 		h.reservedBy = nil
 	}
 	r.reserved = false
-	h.waiting--
 	c.releaseClaims(r)
 	r.worker = nil
 	h.changed()
