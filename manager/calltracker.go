@@ -391,12 +391,26 @@ func (ct *callTracker) failWorker(worker storiface.WorkerID) int {
 		if e.worker != worker || e.state.Status != WorkRunning {
 			continue
 		}
-		ct.finishLocked(wid, e, callResult{err: storiface.Errf(storiface.ErrTempWorkerRestart,
-			"worker %s (%s) was removed while running call %s", worker, e.state.WorkerHostname,
-			e.state.WorkerCall.CallID())}, true)
+		ct.failRemovedLocked(wid, e, worker)
 		n++
 	}
 	return n
+}
+
+// failRemoved fails work wid as failWorker would if it is running: its call started on a worker (ID worker,
+// zero if the manager no longer knew it) that was removed while the call was being recorded.
+func (ct *callTracker) failRemoved(wid WorkID, worker storiface.WorkerID) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if e, ok := ct.work[wid]; ok && e.state.Status == WorkRunning {
+		ct.failRemovedLocked(wid, e, worker)
+	}
+}
+
+func (ct *callTracker) failRemovedLocked(wid WorkID, e *workEntry, worker storiface.WorkerID) {
+	ct.finishLocked(wid, e, callResult{err: storiface.Errf(storiface.ErrTempWorkerRestart,
+		"worker %s (%s) was removed while running call %s", worker, e.state.WorkerHostname,
+		e.state.WorkerCall.CallID())}, true)
 }
 
 // running lists the tracked work, for diagnostics.

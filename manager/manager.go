@@ -141,6 +141,8 @@ type Manager struct {
 	workers map[storiface.WorkerID]*workerRef
 	refOf   map[sched.Worker]storiface.WorkerID
 	local   *worker.LocalWorker
+
+	afterCall func() // test hook: called once a worker has taken a call, before the call ID is recorded
 }
 
 // workerRef is a worker the manager added.
@@ -326,6 +328,14 @@ type remoteWorker struct {
 func (r *remoteWorker) Close() error {
 	r.once.Do(r.closer)
 	return nil
+}
+
+// added reports whether w is one of the manager's workers (not removed since it was added).
+func (m *Manager) added(w sched.Worker) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.refOf[w]
+	return ok
 }
 
 // workerOf returns the ID and hostname of a worker the manager added (the hostname is asked of a worker it

@@ -99,9 +99,19 @@ func (m *Manager) runOnce(ctx context.Context, spec workSpec) (callResult, error
 func (m *Manager) startAndWait(ctx context.Context, ref *workRef, w sched.Worker,
 	call func(context.Context, sched.Worker) (storiface.CallID, error)) (callResult, error) {
 	id, err := call(ctx, w)
+	if m.afterCall != nil {
+		m.afterCall()
+	}
 	wid, host := m.workerOf(ctx, w)
 	if err := m.ct.started(ctx, ref.wid, wid, host, id, err, aborterFor(w, id)); err != nil {
 		return callResult{}, err
+	}
+	// A worker removed after it took the call but before the call was recorded Running: RemoveWorker's
+	// failWorker skipped the call (not running yet), and nobody would ever fail it; the op would wait forever.
+	// RemoveWorker forgets the worker before it fails its calls, so if failWorker ran too early, the worker is
+	// already gone here.
+	if !m.added(w) {
+		m.ct.failRemoved(ref.wid, wid)
 	}
 	return ref.wait(ctx)
 }

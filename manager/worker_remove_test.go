@@ -3,7 +3,9 @@ package manager
 import (
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/filecoin-project/go-jsonrpc/auth"
 
@@ -77,4 +79,45 @@ func TestWorkerRemoveOverRPC(t *testing.T) {
 			t.Fatal("removing the worker twice succeeded")
 		}
 	})
+}
+
+// TestWorkerRemovedWhileItsCallIsRecorded removes a worker after it took a call and before the manager
+// recorded the call ID (TestWorkerRemoveOverRPC hit this window under load): the removal's failWorker finds no
+// running call to fail, so the op must fail the call itself, and it is scheduled again on another worker,
+// instead of waiting forever for a worker nobody will hear from.
+func TestWorkerRemovedWhileItsCallIsRecorded(t *testing.T) {
+	r := newRig(t)
+	w1 := r.startWorker(t.TempDir() + "/w1.db")
+	release := r.backend.Hold("SealCommit2")
+	defer release()
+	n := r.startManager(false)
+	id1, err := n.m.AddWorker(r.ctx, keepOpen{w1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	n.m.afterCall = func() {
+		once.Do(func() {
+			if err := n.m.RemoveWorker(r.ctx, id1); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	op := runAsync(r.ctx, c2(n.m))
+	<-r.backend.Entered // w1 runs the call, held: it never returns it
+	w2 := r.startWorker(t.TempDir() + "/w2.db")
+	if _, err := n.m.AddWorker(r.ctx, keepOpen{w2}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.backend.Entered: // the op was scheduled again, on w2
+	case err := <-op:
+		t.Fatalf("op ended before it was scheduled again: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the op still waits for the removed worker's call after a minute")
+	}
+	release()
+	if err := <-op; err != nil {
+		t.Fatal("op after its worker was removed:", err)
+	}
 }
