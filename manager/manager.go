@@ -269,13 +269,26 @@ func (m *Manager) addWorker(ctx context.Context, id storiface.WorkerID, w sched.
 	if err != nil {
 		return fmt.Errorf("adding worker: reading its info: %w", err)
 	}
-	if err := m.deps.Sched.AddWorker(ctx, id, w); err != nil {
-		return fmt.Errorf("adding worker %s (%s): %w", info.Hostname, id, err)
-	}
+	// The manager knows the worker before the scheduler may give it work: startAndWait fails a call whose worker
+	// the manager does not know (see added).
+	ref := &workerRef{w: w, url: url, hostname: info.Hostname}
 	m.mu.Lock()
-	m.workers[id] = &workerRef{w: w, url: url, hostname: info.Hostname}
+	if _, dup := m.workers[id]; dup {
+		m.mu.Unlock()
+		return fmt.Errorf("adding worker %s (%s): %w", info.Hostname, id, sched.ErrDuplicateWorker)
+	}
+	m.workers[id] = ref
 	m.refOf[w] = id
 	m.mu.Unlock()
+	if err := m.deps.Sched.AddWorker(ctx, id, w); err != nil {
+		m.mu.Lock()
+		if m.workers[id] == ref {
+			delete(m.workers, id)
+			delete(m.refOf, w)
+		}
+		m.mu.Unlock()
+		return fmt.Errorf("adding worker %s (%s): %w", info.Hostname, id, err)
+	}
 	m.log.Info("worker added", "id", id, "host", info.Hostname, "name", info.Name, "url", url)
 	return nil
 }
@@ -330,7 +343,8 @@ func (r *remoteWorker) Close() error {
 	return nil
 }
 
-// added reports whether w is one of the manager's workers (not removed since it was added).
+// added reports whether w is one of the manager's workers: added (the manager records a worker before the
+// scheduler may give it work) and not removed since.
 func (m *Manager) added(w sched.Worker) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -38,6 +38,8 @@ type rig struct {
 	backend *workertest.Backend
 	clock   *workertest.Clock
 	ret     *switchReturn
+	// wrapSched, if set, wraps the scheduler the next startManager gives its manager.
+	wrapSched func(Scheduler) Scheduler
 }
 
 func newRig(t *testing.T) *rig {
@@ -79,6 +81,9 @@ func (r *rig) startManager(withLocalWorker bool) *node {
 	sctx, stop := context.WithCancel(context.Background())
 	go s.Run(sctx)
 	deps := Deps{Index: r.idx, Store: r.store, Local: r.store, Sched: s, DB: r.openDB(), Secret: testSecret}
+	if r.wrapSched != nil {
+		deps.Sched = r.wrapSched(s)
+	}
 	if withLocalWorker {
 		deps.Backend = r.backend
 	}

@@ -1,6 +1,8 @@
 package manager
 
 import (
+	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	"github.com/filecoin-project/go-jsonrpc/auth"
 
 	"sealfleet/api"
+	"sealfleet/sched"
 	"sealfleet/storiface"
 )
 
@@ -119,5 +122,46 @@ func TestWorkerRemovedWhileItsCallIsRecorded(t *testing.T) {
 	release()
 	if err := <-op; err != nil {
 		t.Fatal("op after its worker was removed:", err)
+	}
+}
+
+// addOrderSched checks, whenever the scheduler is given a worker, that the manager already counts it as added:
+// the scheduler may give a new worker a call at once, and a call whose worker the manager did not know was
+// failed as if its worker had been removed (the op then ran a third time in TestWorkerRestartReschedules).
+type addOrderSched struct {
+	Scheduler
+	t     *testing.T
+	m     func() *Manager
+	added int
+}
+
+func (s *addOrderSched) AddWorker(ctx context.Context, id storiface.WorkerID, w sched.Worker) error {
+	if !s.m().added(w) {
+		s.t.Errorf("the scheduler got worker %s before the manager added it", id)
+	}
+	s.added++
+	return s.Scheduler.AddWorker(ctx, id, w)
+}
+
+func TestManagerKnowsAWorkerBeforeItsScheduler(t *testing.T) {
+	r := newRig(t)
+	var n *node
+	check := &addOrderSched{t: t, m: func() *Manager { return n.m }}
+	r.wrapSched = func(s Scheduler) Scheduler { check.Scheduler = s; return check }
+	n = r.startManager(false)
+	w := r.startWorker(t.TempDir() + "/w.db")
+	id, err := n.m.AddWorker(r.ctx, keepOpen{w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if check.added != 1 {
+		t.Fatalf("the scheduler was given %d workers, want 1", check.added)
+	}
+	// A second add under the same ID is refused and leaves the first in place.
+	if err := n.m.addWorker(r.ctx, id, keepOpen{w}, ""); !errors.Is(err, sched.ErrDuplicateWorker) {
+		t.Fatalf("adding worker %s twice: %v, want ErrDuplicateWorker", id, err)
+	}
+	if !n.m.added(keepOpen{w}) {
+		t.Fatal("the first worker is no longer added after a refused duplicate")
 	}
 }
