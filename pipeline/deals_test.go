@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/filecoin-project/go-state-types/abi"
@@ -197,5 +199,43 @@ func TestAddPieceBadInput(t *testing.T) {
 	_, err := h.p.AddPiece(ctx, bytes.NewReader(payload(2033, 0)), 2033)
 	if !errors.Is(err, ErrBadInput) {
 		t.Errorf("oversized piece error %v: want ErrBadInput", err)
+	}
+}
+
+// TestAddedPieceSurvivesAStateChange: an operator moving a WaitDeals sector on (UpdateState) just as a deal
+// piece's AddPiece returns — after the worker wrote the piece, before the pipeline recorded its CID — must not
+// make the pipeline add the piece a second time: the worker would refuse it, its range being already written
+// (node TestDealPiecesReadBack failed that way under load: "padded range … already has … allocated bytes").
+func TestAddedPieceSurvivesAStateChange(t *testing.T) {
+	ps, _ := dirStore(t)
+	h := newHarness(t, testConfig(), ps)
+	ctx := context.Background()
+	var once sync.Once
+	updated := make(chan error, 1)
+	h.sealer.beforeAddPieceReturns = func(runCtx context.Context) {
+		once.Do(func() {
+			go func() { updated <- h.p.UpdateState(ctx, 0, Packing) }()
+			<-runCtx.Done() // the operator's change has made this step stale and stops its runner
+		})
+	}
+	d := payload(300, 7)
+	if _, err := h.p.AddPiece(ctx, bytes.NewReader(d), uint64(len(d))); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-updated; err != nil {
+		t.Fatal("UpdateState:", err)
+	}
+	info := h.waitState(0, Proving, true)
+	deal := 0
+	for _, c := range h.sealer.callsOf("AddPiece") {
+		if strings.HasPrefix(c.Args, "[] ") { // no earlier piece: piece 0, the deal piece
+			deal++
+		}
+	}
+	if deal != 1 {
+		t.Fatalf("the deal piece was added %d times, want once", deal)
+	}
+	if !info.Pieces[0].Added() {
+		t.Fatalf("deal piece %+v not added", info.Pieces[0])
 	}
 }

@@ -150,6 +150,8 @@ type fakeSealer struct {
 	// corruptZero makes AddPiece of a zero piece return a CID that is not the zero commitment.
 	corruptZero bool
 	pieces      map[string][]byte // data URL -> bytes fetched
+	// beforeAddPieceReturns, if set, runs when an AddPiece call has its result, just before it returns it.
+	beforeAddPieceReturns func(ctx context.Context)
 }
 
 func newFakeSealer() *fakeSealer {
@@ -283,6 +285,9 @@ func (f *fakeSealer) AddPiece(ctx context.Context, s storiface.SectorRef, existi
 		return commp.ZeroPiece(size.Padded())
 	}
 	c, err := commcid.DataCommitmentV1ToCID(digest("piece", size, hex.EncodeToString(payload)))
+	if f.beforeAddPieceReturns != nil {
+		f.beforeAddPieceReturns(ctx)
+	}
 	return abi.PieceInfo{Size: size.Padded(), PieceCID: c}, err
 }
 

@@ -170,7 +170,11 @@ func (p *Pipeline) addPiece(ctx context.Context, r *runner, sec *sector, i int) 
 			i, info.PieceCID, pc.Size.Padded(), want)
 	}
 	msg := fmt.Sprintf("added %s piece %d (%d bytes) %s", kind, i, pc.Size, info.PieceCID)
-	err = p.commit(ctx, sec.Number, r.gen, sec.State, msg, func(s *sector) error {
+	// The piece is in the sector's unsealed file now, whatever happened to the sector meanwhile: its CID is
+	// recorded even when an operator's action (UpdateState) made this step stale after AddPiece returned, as
+	// long as piece i is still this piece. Dropped, the next runner added the piece again, and the worker
+	// refused it: its range was already written.
+	err = p.commitAnyGen(ctx, sec.Number, msg, func(s *sector) error {
 		if i >= len(s.Pieces) || s.Pieces[i].Size != pc.Size || s.Pieces[i].Data.URL != pc.Data.URL {
 			return errStale
 		}

@@ -31,6 +31,14 @@ func (p *Pipeline) commit(ctx context.Context, n abi.SectorNumber, gen uint64, f
 	return p.commitLocked(context.WithoutCancel(ctx), n, from, msg, mutate)
 }
 
+// commitAnyGen applies mutate to sector n in any state and whatever the caller's generation: for a result that
+// stays true whatever an operator did to the sector meanwhile (mutate checks that it still applies).
+func (p *Pipeline) commitAnyGen(ctx context.Context, n abi.SectorNumber, msg string, mutate func(*sector) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.commitLocked(context.WithoutCancel(ctx), n, "", msg, mutate)
+}
+
 // commitLocked is commit without the generation check; p.mu must be held. from "" accepts any state.
 func (p *Pipeline) commitLocked(ctx context.Context, n abi.SectorNumber, from SectorState, msg string,
 	mutate func(*sector) error) error {
