@@ -135,6 +135,17 @@ type keepOpen struct{ *worker.LocalWorker }
 
 func (keepOpen) Close() error { return nil }
 
+// addWorker adds standalone worker w to the manager, kept open across the manager's Close (keepOpen), and
+// returns its ID.
+func (n *node) addWorker(t *testing.T, w *worker.LocalWorker) storiface.WorkerID {
+	t.Helper()
+	id, err := n.m.AddWorker(context.Background(), keepOpen{w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func TestSealingThroughScheduler(t *testing.T) {
 	r := newRig(t)
 	n := r.startManager(true)
@@ -250,9 +261,7 @@ func TestManagerRestartReattachesRunningWork(t *testing.T) {
 			defer release()
 
 			n1 := r.startManager(false)
-			if _, err := n1.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
-				t.Fatal(err)
-			}
+			n1.addWorker(t, w)
 			ctx1, crash := context.WithCancel(r.ctx)
 			first := runAsync(ctx1, c2(n1.m))
 			<-r.backend.Entered
@@ -267,9 +276,7 @@ func TestManagerRestartReattachesRunningWork(t *testing.T) {
 			if got := n2.m.TrackedWork(); len(got) != 1 || got[0].Status != WorkRunning {
 				t.Fatalf("after restart the tracker holds %+v, want one running work", got)
 			}
-			if _, err := n2.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
-				t.Fatal(err)
-			}
+			n2.addWorker(t, w)
 			var second <-chan error
 			if !tc.resultFirst {
 				second = runAsync(r.ctx, c2(n2.m))
@@ -304,9 +311,7 @@ func TestIdenticalCallsJoin(t *testing.T) {
 	n := r.startManager(false)
 	joined := make(chan WorkID, 1)
 	n.m.ct.onJoin = func(wid WorkID) { joined <- wid }
-	if _, err := n.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
-		t.Fatal(err)
-	}
+	n.addWorker(t, w)
 	a := runAsync(r.ctx, c2(n.m))
 	<-r.backend.Entered
 	b := runAsync(r.ctx, c2(n.m))
@@ -329,9 +334,7 @@ func TestAbortReachesWorker(t *testing.T) {
 	release := r.backend.Hold("SealCommit2")
 	defer release()
 	n := r.startManager(false)
-	if _, err := n.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
-		t.Fatal(err)
-	}
+	n.addWorker(t, w)
 	op := runAsync(r.ctx, c2(n.m))
 	<-r.backend.Entered
 	<-n.started
@@ -362,10 +365,7 @@ func TestWorkerRestartReschedules(t *testing.T) {
 	w1 := r.startWorker(wdb)
 	release := r.backend.Hold("SealCommit2")
 	n := r.startManager(false)
-	id1, err := n.m.AddWorker(r.ctx, keepOpen{w1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id1 := n.addWorker(t, w1)
 	op := runAsync(r.ctx, c2(n.m))
 	<-r.backend.Entered
 	w1.Close() // the worker process dies under the running call (still held: it cannot have returned) …
@@ -375,9 +375,7 @@ func TestWorkerRestartReschedules(t *testing.T) {
 	}
 	// … and comes back: it reports the call lost to its restart, and the manager schedules the op again.
 	w2 := r.startWorker(wdb)
-	if _, err := n.m.AddWorker(r.ctx, keepOpen{w2}); err != nil {
-		t.Fatal(err)
-	}
+	n.addWorker(t, w2)
 	if err := <-op; err != nil {
 		t.Fatal("op after worker restart:", err)
 	}
@@ -392,10 +390,7 @@ func TestRemoveWorkerReschedulesItsCalls(t *testing.T) {
 	release := r.backend.Hold("SealCommit2")
 	defer release()
 	n := r.startManager(false)
-	id1, err := n.m.AddWorker(r.ctx, keepOpen{w1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id1 := n.addWorker(t, w1)
 	op := runAsync(r.ctx, c2(n.m))
 	<-r.backend.Entered
 	release()
@@ -404,9 +399,7 @@ func TestRemoveWorkerReschedulesItsCalls(t *testing.T) {
 	if err := n.m.RemoveWorker(r.ctx, id1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.m.AddWorker(r.ctx, keepOpen{w2}); err != nil {
-		t.Fatal(err)
-	}
+	n.addWorker(t, w2)
 	if err := <-op; err != nil {
 		t.Fatal("op after its worker was removed:", err)
 	}
@@ -421,9 +414,7 @@ func TestAbortAfterManagerRestartFindsWorkerByHost(t *testing.T) {
 	release := r.backend.Hold("SealCommit2")
 	defer release()
 	n1 := r.startManager(false)
-	if _, err := n1.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
-		t.Fatal(err)
-	}
+	n1.addWorker(t, w)
 	ctx1, crash := context.WithCancel(r.ctx)
 	first := runAsync(ctx1, c2(n1.m))
 	<-r.backend.Entered
@@ -434,9 +425,7 @@ func TestAbortAfterManagerRestartFindsWorkerByHost(t *testing.T) {
 	n1.close()
 
 	n2 := r.startManager(false)
-	if _, err := n2.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
-		t.Fatal(err)
-	}
+	n2.addWorker(t, w)
 	if err := n2.m.Abort(r.ctx, call); err != nil {
 		t.Fatal(err)
 	}

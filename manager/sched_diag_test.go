@@ -38,9 +38,7 @@ func TestSchedDiagRequestOverRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
-	if _, err := n.m.AddWorker(r.ctx, keepOpen{w}); err != nil {
-		t.Fatal(err)
-	}
+	n.addWorker(t, w)
 	srv := httptest.NewServer(n.m.Handler(nil, nil))
 	t.Cleanup(srv.Close)
 	tok, err := api.NewToken(testSecret, []auth.Permission{api.PermRead})

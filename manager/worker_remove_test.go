@@ -41,10 +41,7 @@ func TestWorkerRemoveOverRPC(t *testing.T) {
 	admin := dial(api.AllPermissions)
 	writer := dial([]auth.Permission{api.PermRead, api.PermWrite})
 
-	id1, err := n.m.AddWorker(r.ctx, keepOpen{w1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id1 := n.addWorker(t, w1)
 	op := runAsync(r.ctx, c2(n.m))
 	<-r.backend.Entered // w1 runs the call and, held, never returns it: it has vanished as far as the op can tell
 
@@ -70,9 +67,7 @@ func TestWorkerRemoveOverRPC(t *testing.T) {
 			t.Fatalf("%d workers after removal, want 0", len(stats))
 		}
 		w2 := r.startWorker(t.TempDir() + "/w2.db")
-		if _, err := n.m.AddWorker(r.ctx, keepOpen{w2}); err != nil {
-			t.Fatal(err)
-		}
+		n.addWorker(t, w2)
 		<-r.backend.Entered // the op was scheduled again, on w2, while w1's call still hangs
 		release()
 		if err := <-op; err != nil {
@@ -94,10 +89,7 @@ func TestWorkerRemovedWhileItsCallIsRecorded(t *testing.T) {
 	release := r.backend.Hold("SealCommit2")
 	defer release()
 	n := r.startManager(false)
-	id1, err := n.m.AddWorker(r.ctx, keepOpen{w1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id1 := n.addWorker(t, w1)
 	var once sync.Once
 	n.m.afterCall = func() {
 		once.Do(func() {
@@ -109,9 +101,7 @@ func TestWorkerRemovedWhileItsCallIsRecorded(t *testing.T) {
 	op := runAsync(r.ctx, c2(n.m))
 	<-r.backend.Entered // w1 runs the call, held: it never returns it
 	w2 := r.startWorker(t.TempDir() + "/w2.db")
-	if _, err := n.m.AddWorker(r.ctx, keepOpen{w2}); err != nil {
-		t.Fatal(err)
-	}
+	n.addWorker(t, w2)
 	select {
 	case <-r.backend.Entered: // the op was scheduled again, on w2
 	case err := <-op:
@@ -150,10 +140,7 @@ func TestManagerKnowsAWorkerBeforeItsScheduler(t *testing.T) {
 	r.wrapSched = func(s Scheduler) Scheduler { check.Scheduler = s; return check }
 	n = r.startManager(false)
 	w := r.startWorker(t.TempDir() + "/w.db")
-	id, err := n.m.AddWorker(r.ctx, keepOpen{w})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := n.addWorker(t, w)
 	if check.added != 1 {
 		t.Fatalf("the scheduler was given %d workers, want 1", check.added)
 	}
